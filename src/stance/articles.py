@@ -1,0 +1,270 @@
+"""Whole articles: split into sentences, find every alliance each sentence refers to, sum up.
+
+    sentences = split_sentences(text)       # spans that survive quotes, abbreviations, datelines, bullets
+    pairs = find_pairs(text, registry)     # (sentence, alliance) with the evidence: which words, how
+    summary = summarize(scored_pairs)       # per (article, alliance): counts per label, net stance
+
+Names and abbreviations match as whole words with case rules that avoid the usual false hits ("au"
+and "eu" in French, "Quad" bikes, "GCC" the compiler); anaphors ("the alliance", "the bloc") resolve
+to the alliance of the right kind the article last named, or, failing that, its main one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+
+from .alliances import Registry, load_registry
+
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "capt", "sgt", "adm", "gov", "sen", "rep", "rev",
+    "prof", "st", "mt", "ft", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "no", "nos", "vs", "etc", "inc", "ltd", "co", "corp", "jr", "sr", "u.s", "u.k", "u.n", "e.u",
+    "e.g", "i.e", "a.m", "p.m", "approx", "dept", "pres", "amb", "fig", "sq", "km", "pp", "op", "cf", "al",
+}
+BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+")
+BULLET = re.compile(r"^\s*(?:[-•*▪●◦–—]|\d{1,2}[.)])\s+")
+OPEN_QUOTES, CLOSE_QUOTES = "“", "”"
+MAX_QUOTED = 600  # beyond this a quote is taken to be unbalanced and sentences split inside it
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) in `text`, in order, whitespace trimmed.
+
+    Every line is at least its own sentence (headlines and bullets rarely end with a full stop);
+    inside a line a sentence ends at . ! ? (plus closing quotes) before a capital, digit or opening
+    quote, except after a known abbreviation (U.S., Gen., Jan.) or an initial, and not inside an open
+    quotation.
+    """
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start = offset
+        offset += len(line)
+        bullet = BULLET.match(line)
+        body_start = start + (bullet.end() if bullet else 0)
+        body_end = start + len(line.rstrip())
+        if body_end <= body_start:
+            continue
+        sentence_start = body_start
+        for match in BOUNDARY.finditer(text, body_start, body_end):
+            cut = match.end()
+            if cut >= body_end or not _starts_sentence(text[cut]):
+                continue
+            before = text[sentence_start : match.start() + 1]
+            if _ends_with_abbreviation(before) or _inside_quote(text[sentence_start : match.end()]):
+                continue
+            spans.append(_trim(text, sentence_start, cut))
+            sentence_start = cut
+        spans.append(_trim(text, sentence_start, body_end))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def _starts_sentence(ch: str) -> bool:
+    return ch.isupper() or ch.isdigit() or ch in "\"“‘'(["
+
+
+def _ends_with_abbreviation(before: str) -> bool:
+    token = re.search(r"(\S+)$", before)
+    if not token:
+        return False
+    word = token.group(1).lstrip("\"“‘'([").rstrip(".").lower()
+    return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def _inside_quote(segment: str) -> bool:
+    if len(segment) > MAX_QUOTED:
+        return False
+    curly = segment.count(OPEN_QUOTES) > segment.count(CLOSE_QUOTES)
+    straight = segment.count('"') % 2 == 1
+    # The boundary match may itself hold the closing quote: a quote closed at the cut is not open.
+    return curly or straight
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# ---------------------------------------------------------------- mentions
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Words in a sentence that refer to an alliance. `kind` is name, abbreviation, description,
+    actor (e.g. "Brussels said") or anaphor; `resolved` says how an anaphor found its alliance."""
+
+    target: str
+    start: int
+    end: int
+    text: str
+    kind: str
+    resolved: str | None = None
+
+
+ACTOR_VERBS = r"(?:'s|’s|said|says|say|wants|want|has|have|had|is|was|will|would|could|must|demanded|demands|warned|warns|accused|accuses|insists|insisted|urged|urges|threatened|threatens|approved|approves|agreed|agrees|rejected|rejects|plans|planned|imposed|imposes|proposed|proposes|announced|announces|expects|expected|criticised|criticized|welcomed|welcomes|responded|argues|argued|hopes|hoped|refused|refuses|offered|offers|sanctioned|fined|froze|freezes|blocked|blocks|opened|opens)\b"
+ACTOR_PREFIX = r"(?:with|and|between|against|from|by|toward|towards|on)\s+"
+
+
+class MentionFinder:
+    """Compiled patterns for one registry; `find(text)` lists the direct mentions in a text."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        sensitive, insensitive, avoid = {}, {}, []
+        for a in registry.alliances.values():
+            for form in a.abbreviations:
+                sensitive[form] = (a.id, "abbreviation")
+            for form in a.names:
+                insensitive[form.lower()] = (a.id, "name")
+            for form in a.descriptions:
+                insensitive[form.lower()] = (a.id, "description")
+            avoid += [re.escape(p) for p in a.avoid]
+        self.sensitive, self.insensitive = sensitive, insensitive
+        self.sensitive_re = _alternation(sensitive, 0)
+        self.insensitive_re = _alternation(insensitive, re.IGNORECASE)
+        self.avoid_re = re.compile("|".join(f"(?<!\\w){p}(?!\\w)" for p in avoid), re.IGNORECASE) if avoid else None
+        cities = {c: a.id for a in registry.alliances.values() for c in a.city_as_actor}
+        self.cities = cities
+        self.city_re = (
+            re.compile(rf"(?<!\w)({'|'.join(map(re.escape, cities))})(?=\s*{ACTOR_VERBS})|(?<={ACTOR_PREFIX})({'|'.join(map(re.escape, cities))})(?!\w)")
+            if cities else None
+        )
+        self.anaphors = {a.phrase.lower(): a for a in registry.anaphors}
+        self.anaphor_re = _alternation(self.anaphors, re.IGNORECASE)
+
+    def find(self, text: str) -> list[Mention]:
+        """Direct mentions (names, abbreviations, descriptions, actor cities), longest match first."""
+        blocked = [m.span() for m in self.avoid_re.finditer(text)] if self.avoid_re else []
+        found: list[Mention] = []
+        for pattern, table, lower in ((self.insensitive_re, self.insensitive, True), (self.sensitive_re, self.sensitive, False)):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text):
+                target, kind = table[m.group(0).lower() if lower else m.group(0)]
+                found.append(Mention(target, m.start(), m.end(), m.group(0), kind))
+        if self.city_re:
+            for m in self.city_re.finditer(text):
+                word = m.group(1) or m.group(2)
+                found.append(Mention(self.cities[word], m.start(), m.end(), word, "actor"))
+        return _without_overlaps(found, blocked)
+
+    def find_anaphors(self, text: str, taken: list[Mention]) -> list[tuple[int, int, str]]:
+        """Anaphor phrases (start, end, phrase) that do not overlap a direct mention."""
+        if self.anaphor_re is None:
+            return []
+        spans = [(m.start, m.end) for m in taken]
+        return [(m.start(), m.end(), m.group(0).lower()) for m in self.anaphor_re.finditer(text) if not any(s < m.end() and m.start() < e for s, e in spans)]
+
+
+def _alternation(table: dict, flags: int) -> re.Pattern | None:
+    if not table:
+        return None
+    parts = []
+    for form in sorted(table, key=len, reverse=True):
+        body = re.escape(form)
+        # Whole words only, except in scripts written without spaces (北约 inside a Chinese sentence).
+        if re.search(r"[\u3040-\u9fff]", form):
+            parts.append(body)
+        else:
+            parts.append(f"(?<!\\w){body}(?!\\w)" if form[-1].isalnum() else f"(?<!\\w){body}")
+    return re.compile("|".join(parts), flags)
+
+
+def _without_overlaps(mentions: list[Mention], blocked: list[tuple[int, int]]) -> list[Mention]:
+    out: list[Mention] = []
+    for m in sorted(mentions, key=lambda m: (m.start, -(m.end - m.start))):
+        if any(s < m.end and m.start < e for s, e in blocked):
+            continue
+        if out and m.start < out[-1].end:
+            continue  # inside a longer match already taken
+        out.append(m)
+    return out
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One (sentence, alliance) pair of an article, with the evidence that links them."""
+
+    sentence_index: int
+    start: int
+    end: int
+    sentence: str
+    target: str
+    mention: str
+    kind: str
+    resolved: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+ANAPHOR_WINDOW = {"the group", "the group's", "the union", "member states", "member countries", "member nations", "its members", "the community", "the network", "the forum", "the club", "the partnership", "the treaty", "the pact", "the summit"}
+WINDOW_SENTENCES = 3  # generic phrases ("the group") resolve only to an alliance named this recently
+
+
+def find_pairs(text: str, registry: Registry | None = None, finder: MentionFinder | None = None) -> list[Pair]:
+    """Every (sentence, alliance) pair in an article, one per alliance per sentence, in order.
+
+    The evidence kept is the first direct mention of the alliance in the sentence, or the anaphor and
+    how it was resolved ("last named" or "main alliance").
+    """
+    finder = finder or MentionFinder(registry or load_registry())
+    kinds = {a.id: a.kind for a in finder.registry.alliances.values()}
+    spans = split_sentences(text)
+    direct = [finder.find(text[s:e]) for s, e in spans]
+    main_counts = Counter(m.target for ms in direct for m in ms)
+    pairs: list[Pair] = []
+    history: list[tuple[int, str]] = []  # (sentence index, target) of direct mentions, in reading order
+    for index, ((start, end), mentions) in enumerate(zip(spans, direct)):
+        sentence = text[start:end]
+        chosen: dict[str, Mention] = {}
+        events = [(m.start, "direct", m) for m in mentions]
+        events += [(a[0], "anaphor", a) for a in finder.find_anaphors(sentence, mentions)]
+        for _, what, item in sorted(events, key=lambda e: e[0]):
+            if what == "direct":
+                chosen.setdefault(item.target, item)
+                history.append((index, item.target))
+                continue
+            a_start, a_end, phrase = item
+            allowed = finder.anaphors[phrase].kinds
+            window = WINDOW_SENTENCES if phrase in ANAPHOR_WINDOW else None
+            target = next((t for i, t in reversed(history) if kinds.get(t) in allowed and (window is None or index - i <= window)), None)
+            how = "last named"
+            if target is None and window is None:
+                ranked = [t for t, _ in main_counts.most_common() if kinds.get(t) in allowed]
+                target, how = (ranked[0] if ranked else None), "main alliance"
+            if target is not None and target not in chosen:
+                chosen[target] = Mention(target, a_start, a_end, sentence[a_start:a_end], "anaphor", how)
+        for target, m in chosen.items():
+            pairs.append(Pair(index, start, end, sentence, target, m.text, m.kind, m.resolved))
+    return pairs
+
+
+def net_stance(probs: list[dict]) -> float:
+    """Mean of P(conciliatory) − P(hostile) over an article's pairs for one alliance: −1 … +1."""
+    return round(sum(p["conciliatory"] - p["hostile"] for p in probs) / len(probs), 4) if probs else 0.0
+
+
+def summarize(scored: list[dict]) -> list[dict]:
+    """One row per (article, alliance): pairs, count per label, net stance, and the majority label."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in scored:
+        groups[(row["article_id"], row["target"])].append(row)
+    out = []
+    for (article_id, target), rows in groups.items():
+        counts = Counter(r["label"] for r in rows)
+        out.append({
+            "article_id": article_id,
+            "target": target,
+            "pairs": len(rows),
+            "hostile": counts.get("hostile", 0),
+            "conciliatory": counts.get("conciliatory", 0),
+            "neutral": counts.get("neutral", 0),
+            "net_stance": net_stance([r["probs"] for r in rows]),
+        })
+    return out
