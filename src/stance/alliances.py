@@ -39,6 +39,7 @@ class Anaphor:
 
     phrase: str
     kinds: tuple[str, ...]
+    window: int | None = None  # resolve only to an alliance named within this many sentences
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,10 @@ def parse_registry(data: dict, source: str) -> Registry:
     for i, spec in enumerate(data.get("anaphors") or []):
         if not isinstance(spec, dict) or not isinstance(spec.get("phrase"), str):
             raise StanceError(f"{source}: anaphors[{i}]: needs a 'phrase'")
-        anaphors.append(Anaphor(spec["phrase"], _as_tuple(spec.get("kinds", list(KINDS)), f"{source}: anaphors[{i}]")))
+        window = spec.get("window")
+        if window is not None and (not isinstance(window, int) or window < 0):
+            raise StanceError(f"{source}: anaphors[{i}].window: expected a whole number of sentences")
+        anaphors.append(Anaphor(spec["phrase"], _as_tuple(spec.get("kinds", list(KINDS)), f"{source}: anaphors[{i}]"), window))
     return Registry(alliances, tuple(anaphors))
 
 

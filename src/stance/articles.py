@@ -115,7 +115,7 @@ class MentionFinder:
 
     def __init__(self, registry: Registry):
         self.registry = registry
-        sensitive, insensitive, avoid = {}, {}, []
+        sensitive, insensitive, avoid = {}, {}, {}
         for a in registry.alliances.values():
             for form in a.abbreviations:
                 sensitive[form] = (a.id, "abbreviation")
@@ -123,23 +123,23 @@ class MentionFinder:
                 insensitive[form.lower()] = (a.id, "name")
             for form in a.descriptions:
                 insensitive[form.lower()] = (a.id, "description")
-            avoid += [re.escape(p) for p in a.avoid]
+            if a.avoid:
+                avoid[a.id] = re.compile("|".join(f"(?<!\\w){re.escape(p)}(?!\\w)" for p in a.avoid), re.IGNORECASE)
         self.sensitive, self.insensitive = sensitive, insensitive
         self.sensitive_re = _alternation(sensitive, 0)
         self.insensitive_re = _alternation(insensitive, re.IGNORECASE)
-        self.avoid_re = re.compile("|".join(f"(?<!\\w){p}(?!\\w)" for p in avoid), re.IGNORECASE) if avoid else None
+        self.avoid = avoid  # per alliance: phrases that contain one of its names but mean something else
         cities = {c: a.id for a in registry.alliances.values() for c in a.city_as_actor}
         self.cities = cities
-        self.city_re = (
-            re.compile(rf"(?<!\w)({'|'.join(map(re.escape, cities))})(?=\s*{ACTOR_VERBS})|(?<={ACTOR_PREFIX})({'|'.join(map(re.escape, cities))})(?!\w)")
-            if cities else None
-        )
+        names = "|".join(map(re.escape, cities))
+        # A city counts as its alliance when it acts ("Brussels said") or is a party ("talks with Brussels").
+        self.city_re = re.compile(rf"(?<!\w)({names})(?=\s*{ACTOR_VERBS})|\b{ACTOR_PREFIX}({names})(?!\w)") if cities else None
         self.anaphors = {a.phrase.lower(): a for a in registry.anaphors}
         self.anaphor_re = _alternation(self.anaphors, re.IGNORECASE)
 
     def find(self, text: str) -> list[Mention]:
         """Direct mentions (names, abbreviations, descriptions, actor cities), longest match first."""
-        blocked = [m.span() for m in self.avoid_re.finditer(text)] if self.avoid_re else []
+        blocked = {target: [m.span() for m in pattern.finditer(text)] for target, pattern in self.avoid.items()}
         found: list[Mention] = []
         for pattern, table, lower in ((self.insensitive_re, self.insensitive, True), (self.sensitive_re, self.sensitive, False)):
             if pattern is None:
@@ -149,8 +149,8 @@ class MentionFinder:
                 found.append(Mention(target, m.start(), m.end(), m.group(0), kind))
         if self.city_re:
             for m in self.city_re.finditer(text):
-                word = m.group(1) or m.group(2)
-                found.append(Mention(self.cities[word], m.start(), m.end(), word, "actor"))
+                group = 1 if m.group(1) else 2
+                found.append(Mention(self.cities[m.group(group)], m.start(group), m.end(group), m.group(group), "actor"))
         return _without_overlaps(found, blocked)
 
     def find_anaphors(self, text: str, taken: list[Mention]) -> list[tuple[int, int, str]]:
@@ -175,10 +175,10 @@ def _alternation(table: dict, flags: int) -> re.Pattern | None:
     return re.compile("|".join(parts), flags)
 
 
-def _without_overlaps(mentions: list[Mention], blocked: list[tuple[int, int]]) -> list[Mention]:
+def _without_overlaps(mentions: list[Mention], blocked: dict[str, list[tuple[int, int]]]) -> list[Mention]:
     out: list[Mention] = []
     for m in sorted(mentions, key=lambda m: (m.start, -(m.end - m.start))):
-        if any(s < m.end and m.start < e for s, e in blocked):
+        if any(s < m.end and m.start < e for s, e in blocked.get(m.target, ())):
             continue
         if out and m.start < out[-1].end:
             continue  # inside a longer match already taken
@@ -201,10 +201,6 @@ class Pair:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-ANAPHOR_WINDOW = {"the group", "the group's", "the union", "member states", "member countries", "member nations", "its members", "the community", "the network", "the forum", "the club", "the partnership", "the treaty", "the pact", "the summit"}
-WINDOW_SENTENCES = 3  # generic phrases ("the group") resolve only to an alliance named this recently
 
 
 def find_pairs(text: str, registry: Registry | None = None, finder: MentionFinder | None = None) -> list[Pair]:
@@ -231,8 +227,7 @@ def find_pairs(text: str, registry: Registry | None = None, finder: MentionFinde
                 history.append((index, item.target))
                 continue
             a_start, a_end, phrase = item
-            allowed = finder.anaphors[phrase].kinds
-            window = WINDOW_SENTENCES if phrase in ANAPHOR_WINDOW else None
+            allowed, window = finder.anaphors[phrase].kinds, finder.anaphors[phrase].window
             target = next((t for i, t in reversed(history) if kinds.get(t) in allowed and (window is None or index - i <= window)), None)
             how = "last named"
             if target is None and window is None:

@@ -44,8 +44,19 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
             node = node[part]
         if leaf not in node:
             raise StanceError(f"override {item!r}: unknown key {key!r} (known: {', '.join(node)})")
-        try:
-            node[leaf] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            node[leaf] = raw
+        node[leaf] = parse_value(raw)
     return config
+
+
+def parse_value(raw: str) -> Any:
+    """A YAML scalar or list; also reads `3e-5` as a number, which YAML 1.1 leaves a string."""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value

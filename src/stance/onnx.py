@@ -1,0 +1,126 @@
+"""ONNX export (fp32 and int8) and ONNX Runtime scoring; `pip install 'alliance-stance[onnx]'`.
+
+An exported folder holds model.onnx (and model.int8.onnx), the tokenizer, config.json and stance.json,
+so `stance predict` and `stance evaluate` take it like any model folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StanceError
+from .labels import LABELS
+
+CHECK_ROWS = [
+    ("NATO", "Moscow vowed countermeasures against the alliance's expansion."),
+    ("EU", "Armenia wants to join the European Union."),
+    ("CSTO", "The organisation was founded in 2002."),
+    ("BRICS", "The bloc's leaders will meet in Kazan in October, officials said on Monday, after weeks of talks."),
+    ("ECOWAS", "Niger, Mali and Burkina Faso announced their withdrawal from the West African bloc."),
+    ("ASEAN", "ASEAN"),
+]
+
+
+def _require_onnxruntime():
+    try:
+        import onnxruntime
+
+        return onnxruntime
+    except ImportError:
+        raise StanceError("ONNX needs onnxruntime: pip install 'alliance-stance[onnx]'") from None
+
+
+class OnnxClassifier:
+    """An ONNX Runtime session that returns logits for (target, sentence) pairs."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        ort = _require_onnxruntime()
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def logits(self, tokenizer, targets: list[str], texts: list[str], max_length: int, batch_size: int) -> np.ndarray:
+        from .modeling import encode_pairs
+        from .predict import length_sorted_batches
+
+        encoded = encode_pairs(tokenizer, targets, texts, max_length)
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        for batch in length_sorted_batches([len(x) for x in encoded["input_ids"]], batch_size):
+            features = tokenizer.pad({k: [encoded[k][i] for i in batch] for k in encoded}, return_tensors="np")
+            feed = {name: features[name].astype(np.int64) for name in self.inputs}
+            out[batch] = self.session.run(None, feed)[0]
+        return out
+
+
+def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: bool = False, check_rows: list[dict] | None = None) -> dict:
+    """Export the model to ONNX fp32 (and int8 with dynamic quantisation) and check it against torch.
+
+    Returns a report: files written, label agreement of each export with torch on the check rows,
+    and, when `check_rows` are labeled rows, macro-F1 of torch and of each export. The report is
+    also stored under "onnx" in stance.json of the model folder (and the export folder).
+    """
+    import torch
+
+    from .evaluate import compute_metrics
+    from .files import atomic_dir
+    from .modeling import load_classifier
+    from .predict import META_FILE, read_meta, torch_logits
+
+    _require_onnxruntime()
+    model_dir = Path(model_dir)
+    model, tokenizer = load_classifier(model_dir)
+    meta = read_meta(model_dir)
+    max_length = int(meta.get("max_length", 128))
+    output = Path(output) if output else model_dir / "onnx"
+    rows = check_rows or [{"target": t, "text": s, "label": None} for t, s in CHECK_ROWS]
+    targets, texts = [r["target"] for r in rows], [r["text"] for r in rows]
+
+    with atomic_dir(output) as tmp:
+        sample = tokenizer([targets[0]], [texts[0]], return_tensors="pt")
+        names = list(sample.keys())
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            eager = type(model).from_pretrained(model_dir, use_safetensors=True, attn_implementation="eager").eval()
+            torch.onnx.export(
+                eager, tuple(sample[n] for n in names), tmp / "model.onnx", input_names=names, output_names=["logits"],
+                dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names}, "logits": {0: "batch"}}, opset_version=17, dynamo=False,
+            )
+        files = ["model.onnx"]
+        if int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8)
+            files.append("model.int8.onnx")
+        if output.parent != model_dir or output.name != "onnx":
+            tokenizer.save_pretrained(tmp)
+            shutil.copy(model_dir / "config.json", tmp / "config.json")
+        reference = torch_logits(model, tokenizer, targets, texts, max_length).argmax(1)
+        report: dict = {"files": [str(output / f) for f in files], "rows_checked": len(rows)}
+        labeled = all(r.get("label") in LABELS for r in rows)
+        if labeled:
+            report["torch_macro_f1"] = compute_metrics(rows, [LABELS[i] for i in reference])["macro_f1"]
+        for f in files:
+            predicted = OnnxClassifier(tmp / f).logits(tokenizer, targets, texts, max_length, 32).argmax(1)
+            key = "int8" if "int8" in f else "fp32"
+            report[f"{key}_agreement"] = round(float((predicted == reference).mean()), 4)
+            if labeled:
+                report[f"{key}_macro_f1"] = compute_metrics(rows, [LABELS[i] for i in predicted])["macro_f1"]
+                report[f"{key}_macro_f1_delta"] = round(report[f"{key}_macro_f1"] - report["torch_macro_f1"], 4)
+        if report["fp32_agreement"] < 0.99:
+            raise StanceError(f"ONNX export disagrees with torch on {1 - report['fp32_agreement']:.1%} of check rows; not saved")
+        meta["onnx"] = report
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    if output.parent == model_dir:
+        from .files import atomic_file
+
+        with atomic_file(model_dir / META_FILE) as f:
+            json.dump(meta, f, indent=2, ensure_ascii=False)
+    return report

@@ -1,0 +1,104 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import tiny_config
+
+from stance.errors import StanceError
+from stance.labels import ID2LABEL
+from stance.train import fit_max_length, fit_temperature, length_grouped_batches, train
+
+
+def test_model_folder_has_everything_and_loads_with_plain_transformers(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "training_config.yaml", "stance.json", "README.md"} <= names
+    assert not any(n.endswith((".bin", ".pkl", ".pt")) for n in names)
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model)
+    assert {int(k): v for k, v in model.config.id2label.items()} == ID2LABEL
+    meta = json.loads((tiny_model / "stance.json").read_text())
+    m = meta["metrics"]
+    assert set(m) >= {"validation", "test", "baseline", "data", "temperature", "max_length", "train_seconds"}
+    assert len(m["data"]["hash"]) == 64 and sum(m["data"]["rows"].values()) == 108
+    assert meta["versions"]["torch"] and meta["versions"]["transformers"]
+    card = (tiny_model / "README.md").read_text()
+    assert m["data"]["hash"] in card and f"{m['test']['macro_f1']:.3f}" in card
+    # the synthetic task is easy: a working loop learns it
+    assert m["validation"]["macro_f1"] > 0.6  # majority-class guessing scores 0.167
+    assert m["history"][-1]["loss"] < m["history"][0]["loss"] - 0.2
+
+
+def test_same_seed_same_metrics_and_resume_matches(tiny_base, corpus_dir, tmp_path):
+    full = train(tiny_config(tiny_base, corpus_dir, tmp_path / "full"), progress=False)
+    again = train(tiny_config(tiny_base, corpus_dir, tmp_path / "again"), progress=False)
+    assert full["history"] == again["history"] and full["test"]["macro_f1"] == again["test"]["macro_f1"]
+    # A run stopped after epoch 1 (as if killed), then resumed, ends with the same metrics.
+    checkpoint = tmp_path / "resumed.checkpoint"
+    assert not (tmp_path / "full.checkpoint").exists()  # a finished run cleans its checkpoint ...
+    _stop_after_first_epoch(tiny_base, corpus_dir, tmp_path / "resumed")
+    assert (checkpoint / "state.json").is_file()  # ... an interrupted one keeps it
+    resumed = train(tiny_config(tiny_base, corpus_dir, tmp_path / "resumed"), resume=True, progress=False)
+    assert resumed["history"] == full["history"]
+    assert resumed["test"]["macro_f1"] == full["test"]["macro_f1"]
+
+
+def _stop_after_first_epoch(base, corpus, output):
+    """Run training in a subprocess that is killed with SIGKILL right after the first checkpoint."""
+    script = textwrap.dedent(f"""
+        import os, signal, stance.train as t
+        from conftest import tiny_config
+        original = t._save_checkpoint
+        def save_then_die(*args, **kwargs):
+            original(*args, **kwargs)
+            os.kill(os.getpid(), signal.SIGKILL)
+        t._save_checkpoint = save_then_die
+        t.train(tiny_config({str(base)!r}, {str(corpus)!r}, {str(output)!r}), progress=False)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()[-2000:]
+
+
+def test_interrupted_training_leaves_the_previous_model(tiny_base, corpus_dir, tmp_path):
+    output = tmp_path / "model"
+    train(tiny_config(tiny_base, corpus_dir, output, epochs=1), progress=False)
+    before = (output / "model.safetensors").read_bytes()
+    _stop_after_first_epoch(tiny_base, corpus_dir, output)
+    assert (output / "model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in output.iterdir()) == sorted(["README.md", "config.json", "model.safetensors", "stance.json", "tokenizer.json", "tokenizer_config.json", "training_config.yaml"])
+
+
+def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, corpus_dir, tmp_path):
+    from conftest import synthetic_rows, write_jsonl
+
+    _stop_after_first_epoch(tiny_base, corpus_dir, tmp_path / "m")
+    other = tmp_path / "other"
+    other.mkdir()
+    write_jsonl(other / "rows.jsonl", synthetic_rows(30, seed=5))
+    with pytest.raises(StanceError, match="other data"):
+        train(tiny_config(tiny_base, other, tmp_path / "m"), resume=True, progress=False)
+
+
+def test_batches_are_length_grouped_and_cover_every_row():
+    lengths = [5, 50, 6, 49, 7, 48, 8, 47] * 4
+    batches = length_grouped_batches(lengths, 4, seed=1)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 3 for b in batches)
+    assert batches == length_grouped_batches(lengths, 4, seed=1) != length_grouped_batches(lengths, 4, seed=2)
+
+
+def test_max_length_and_temperature_fits():
+    assert fit_max_length([10] * 1000 + [300], 128) == 16
+    assert fit_max_length([200] * 10, 128) == 128
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 500)
+    logits = rng.normal(size=(500, 3))
+    logits[np.arange(500), gold] += 1.0
+    assert fit_temperature(logits * 5, list(gold)) > 2  # overconfident logits are cooled
