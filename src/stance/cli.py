@@ -110,6 +110,28 @@ def data_split(
     typer.echo(f"wrote {path}: {len(assignment)} stories; rows {counts}")
 
 
+@data_app.command("export")
+@friendly
+def data_export(
+    split: Annotated[str, typer.Option(help="train, validation or test.")] = "test",
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")] = Path("reports/test.jsonl"),
+    config: Annotated[Path, typer.Option(help="Config whose data section names the files and the split file.")] = Path("configs/default.yaml"),
+) -> None:
+    """Write the rows of one split (as the config's split file assigns them) to a JSONL file."""
+    from .config import load_config
+    from .errors import StanceError
+    from .files import atomic_file
+    from .train import prepare_splits
+
+    splits = prepare_splits(load_config(config))
+    if split not in splits:
+        raise StanceError(f"split {split!r}: expected one of {', '.join(splits)}")
+    with atomic_file(output) as f:
+        for row in splits[split]:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {output}: {len(splits[split])} {split} rows")
+
+
 # ---------------------------------------------------------------- train / evaluate
 
 

@@ -160,15 +160,15 @@ def score_records(predictor: Predictor, records: Iterable[dict], default_target:
     chunk: list[dict] = []
 
     def flush() -> Iterator[dict]:
-        results = predictor.predict([r.get("target") or default_target for r in chunk], [r["text"] for r in chunk], min_confidence)
+        results = predictor.predict([r["target"] for r in chunk], [r["text"] for r in chunk], min_confidence)
         for record, result in zip(chunk, results):
             yield {**record, **result}
         chunk.clear()
 
     for record in records:
         if not (record.get("target") or default_target):
-            raise StanceError(f"row {record.get('_line', '?')}: target: missing (give --target for rows without one)")
-        chunk.append(record)
+            raise StanceError("target: missing (give --target for rows without one)")
+        chunk.append({**record, "target": record.get("target") or default_target})
         if len(chunk) >= CHUNK_ROWS:
             yield from flush()
     if chunk:
