@@ -31,6 +31,7 @@ class Alliance:
     descriptions: tuple[str, ...] = ()
     city_as_actor: tuple[str, ...] = ()
     avoid: tuple[str, ...] = ()
+    anaphors: tuple[str, ...] = ()  # anaphor phrases that may refer to it whatever its kind
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def parse_registry(data: dict, source: str) -> Registry:
             kind=kind,
             **{
                 f: _as_tuple(spec.get(f), f"{where}.{f}")
-                for f in ("abbreviations", "names", "descriptions", "city_as_actor", "avoid")
+                for f in ("abbreviations", "names", "descriptions", "city_as_actor", "avoid", "anaphors")
             },
         )
     anaphors = []

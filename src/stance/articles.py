@@ -134,8 +134,17 @@ class MentionFinder:
         names = "|".join(map(re.escape, cities))
         # A city counts as its alliance when it acts ("Brussels said") or is a party ("talks with Brussels").
         self.city_re = re.compile(rf"(?<!\w)({names})(?=\s*{ACTOR_VERBS})|\b{ACTOR_PREFIX}({names})(?!\w)") if cities else None
-        self.anaphors = {a.phrase.lower(): a for a in registry.anaphors}
-        self.anaphor_re = _alternation(self.anaphors, re.IGNORECASE)
+        # Anaphors match with the first letter in either case and the rest exactly as written, so
+        # "the treaty" never matches the proper name "the Treaty on the Non-Proliferation ...".
+        self.anaphors = {_lower_first(a.phrase): a for a in registry.anaphors}
+        self.anaphor_re = re.compile("|".join(f"(?<!\\w)[{p[0].upper()}{p[0]}]{re.escape(p[1:])}(?!\\w)" for p in sorted(self.anaphors, key=len, reverse=True))) if self.anaphors else None
+        self.accepts = {a.id: set(a.anaphors) for a in registry.alliances.values()}
+
+    def accepted(self, target: str, phrase: str) -> bool:
+        """Whether an anaphor phrase may refer to `target`: by the alliance's kind or its own list."""
+        alliance = self.registry.alliances.get(target)
+        base = re.sub(r"['’]s$", "", phrase)  # "the alliance's" is accepted wherever "the alliance" is
+        return alliance is not None and (alliance.kind in self.anaphors[phrase].kinds or phrase in self.accepts[target] or base in self.accepts[target])
 
     def find(self, text: str) -> list[Mention]:
         """Direct mentions (names, abbreviations, descriptions, actor cities), longest match first."""
@@ -158,7 +167,11 @@ class MentionFinder:
         if self.anaphor_re is None:
             return []
         spans = [(m.start, m.end) for m in taken]
-        return [(m.start(), m.end(), m.group(0).lower()) for m in self.anaphor_re.finditer(text) if not any(s < m.end() and m.start() < e for s, e in spans)]
+        return [(m.start(), m.end(), _lower_first(m.group(0))) for m in self.anaphor_re.finditer(text) if not any(s < m.end() and m.start() < e for s, e in spans)]
+
+
+def _lower_first(phrase: str) -> str:
+    return phrase[:1].lower() + phrase[1:]
 
 
 def _alternation(table: dict, flags: int) -> re.Pattern | None:
@@ -210,7 +223,6 @@ def find_pairs(text: str, registry: Registry | None = None, finder: MentionFinde
     how it was resolved ("last named" or "main alliance").
     """
     finder = finder or MentionFinder(registry or load_registry())
-    kinds = {a.id: a.kind for a in finder.registry.alliances.values()}
     spans = split_sentences(text)
     direct = [finder.find(text[s:e]) for s, e in spans]
     main_counts = Counter(m.target for ms in direct for m in ms)
@@ -227,11 +239,11 @@ def find_pairs(text: str, registry: Registry | None = None, finder: MentionFinde
                 history.append((index, item.target))
                 continue
             a_start, a_end, phrase = item
-            allowed, window = finder.anaphors[phrase].kinds, finder.anaphors[phrase].window
-            target = next((t for i, t in reversed(history) if kinds.get(t) in allowed and (window is None or index - i <= window)), None)
+            window = finder.anaphors[phrase].window
+            target = next((t for i, t in reversed(history) if finder.accepted(t, phrase) and (window is None or index - i <= window)), None)
             how = "last named"
             if target is None and window is None:
-                ranked = [t for t, _ in main_counts.most_common() if kinds.get(t) in allowed]
+                ranked = [t for t, _ in main_counts.most_common() if finder.accepted(t, phrase)]
                 target, how = (ranked[0] if ranked else None), "main alliance"
             if target is not None and target not in chosen:
                 chosen[target] = Mention(target, a_start, a_end, sentence[a_start:a_end], "anaphor", how)
@@ -263,3 +275,91 @@ def summarize(scored: list[dict]) -> list[dict]:
             "net_stance": net_stance([r["probs"] for r in rows]),
         })
     return out
+
+
+# ---------------------------------------------------------------- evaluation on gold articles
+
+
+def read_gold_articles(path) -> list[dict]:
+    """Gold articles: {"article_id", "paragraphs": [[{"text", "pairs": [{"target", "label", ...}]}]]}.
+
+    Returns one dict per article with its `text` (sentences joined by spaces, paragraphs by blank
+    lines), gold sentence `spans`, and `pairs` as {(sentence index, target): label or None}.
+    """
+    from .data import read_records
+    from .errors import StanceError
+
+    articles = []
+    for line, record, problem in read_records(path):
+        if problem:
+            raise StanceError(str(problem))
+        if not isinstance(record.get("paragraphs"), list):
+            raise StanceError(f"{path}:{line}: paragraphs: expected a list of lists of sentences")
+        text, spans, pairs = "", [], {}
+        for p, paragraph in enumerate(record["paragraphs"]):
+            for s, sentence in enumerate(paragraph):
+                text += ("\n\n" if p and not s else " " if s else "")
+                spans.append((len(text), len(text) + len(sentence["text"])))
+                text += sentence["text"]
+                for pair in sentence.get("pairs") or []:
+                    pairs[(len(spans) - 1, pair["target"])] = pair.get("label")
+        articles.append({"article_id": record["article_id"], "text": text, "spans": spans, "pairs": pairs})
+    return articles
+
+
+def _gold_keys(article: dict, pair: Pair) -> list[tuple[int, str]]:
+    """The gold (sentence, target) keys a found pair stands for.
+
+    A found sentence may span several gold sentences (a quotation the splitter kept whole): it
+    stands for every one of them that has the same target, or else for the one it overlaps most.
+    """
+    overlapping = [i for i, (s, e) in enumerate(article["spans"]) if s < pair.end and pair.start < e]
+    keys = [(i, pair.target) for i in overlapping if (i, pair.target) in article["pairs"]]
+    if keys:
+        return keys
+    best = max(overlapping or range(len(article["spans"])), key=lambda i: min(article["spans"][i][1], pair.end) - max(article["spans"][i][0], pair.start))
+    return [(best, pair.target)]
+
+
+def evaluate_articles(path, predictor=None, registry: Registry | None = None) -> dict:
+    """Mention detection precision/recall over (sentence, alliance) pairs on gold articles, and, with a
+    predictor, end-to-end macro-F1 over the gold pairs that have a label (a missed pair counts as wrong)."""
+    from sklearn.metrics import f1_score
+
+    from .labels import LABELS
+
+    finder = MentionFinder(registry or load_registry())
+    tp = fp = fn = 0
+    gold_labels, predicted_labels, misses, false_hits = [], [], [], []
+    by_kind: Counter = Counter()
+    found_by_kind: Counter = Counter()
+    for article in read_gold_articles(path):
+        found = {}
+        for pair in find_pairs(article["text"], finder=finder):
+            for key in _gold_keys(article, pair):
+                found.setdefault(key, pair)
+        tp += len(found.keys() & article["pairs"].keys())
+        fp += len(found.keys() - article["pairs"].keys())
+        fn += len(article["pairs"].keys() - found.keys())
+        misses += [(article["article_id"], article["text"][slice(*article["spans"][i])], t) for i, t in article["pairs"].keys() - found.keys()]
+        false_hits += [(article["article_id"], found[k].sentence, k[1], found[k].mention) for k in found.keys() - article["pairs"].keys()]
+        labeled = [(k, label) for k, label in article["pairs"].items() if label in LABELS]
+        if predictor is not None and labeled:
+            hits = [k for k, _ in labeled if k in found]
+            results = dict(zip(hits, predictor.predict([k[1] for k in hits], [found[k].sentence for k in hits])))
+            for k, label in labeled:
+                gold_labels.append(label)
+                predicted_labels.append(results[k]["label"] if k in results else "missed")
+    report = {
+        "pairs_gold": tp + fn,
+        "pairs_found": tp + fp,
+        "precision": round(tp / max(tp + fp, 1), 4),
+        "recall": round(tp / max(tp + fn, 1), 4),
+        "missed": [{"article_id": a, "sentence": s, "target": t} for a, s, t in sorted(misses)],
+        "false_hits": [{"article_id": a, "sentence": s, "target": t, "mention": m} for a, s, t, m in sorted(false_hits)],
+    }
+    if gold_labels:
+        report["end_to_end_macro_f1"] = round(float(f1_score(gold_labels, predicted_labels, labels=list(LABELS), average="macro", zero_division=0)), 4)
+        report["end_to_end_n"] = len(gold_labels)
+        report["end_to_end_accuracy"] = round(sum(g == p for g, p in zip(gold_labels, predicted_labels)) / len(gold_labels), 4)
+    return report

@@ -85,7 +85,9 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
 
     with atomic_dir(output) as tmp:
         sample = tokenizer([targets[0]], [texts[0]], return_tensors="pt")
-        names = list(sample.keys())
+        # Positional inputs must follow forward()'s order (input_ids, attention_mask, token_type_ids),
+        # not the tokenizer's.
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
             eager = type(model).from_pretrained(model_dir, use_safetensors=True, attn_implementation="eager").eval()

@@ -1,0 +1,44 @@
+import json
+
+import pytest
+from conftest import synthetic_rows, write_jsonl
+from typer.testing import CliRunner
+
+from stance.cli import app
+from stance.onnx import export_onnx
+from stance.predict import Predictor
+
+pytest.importorskip("onnxruntime")
+
+
+def test_onnx_export_agrees_with_torch_and_is_a_model_folder(tiny_model, tmp_path):
+    rows = synthetic_rows(10, seed=4)
+    report = export_onnx(tiny_model, tmp_path / "onnx-model", int8=True, check_rows=rows)
+    assert report["fp32_agreement"] == 1.0 and report["fp32_macro_f1_delta"] == 0.0
+    assert 0 <= report["int8_agreement"] <= 1 and "int8_macro_f1_delta" in report
+    names = {p.name for p in (tmp_path / "onnx-model").iterdir()}
+    assert {"model.onnx", "model.int8.onnx", "config.json", "tokenizer.json", "stance.json"} <= names
+    torch_out = Predictor(tiny_model, backend="torch").predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
+    onnx = Predictor(tmp_path / "onnx-model")
+    assert onnx.backend == "onnx-int8"  # a folder with only ONNX files scores with the int8 copy
+    fp32 = Predictor(tmp_path / "onnx-model", backend="onnx").predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
+    assert abs(fp32 - torch_out).max() < 1e-4
+    data = write_jsonl(tmp_path / "eval.jsonl", rows)
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "onnx-model"), str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == len(rows)
+
+
+def test_auto_backend_uses_int8_only_when_it_keeps_macro_f1(tiny_model, tmp_path):
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(tiny_model, model)
+    assert Predictor(model).backend == "torch"  # no ONNX copy yet
+    export_onnx(model, None, int8=True, check_rows=synthetic_rows(10, seed=4))
+    meta = json.loads((model / "stance.json").read_text())
+    expected = "onnx-int8" if abs(meta["onnx"]["int8_macro_f1_delta"]) <= 0.01 else "torch"
+    assert Predictor(model).backend == expected
+    meta["onnx"]["int8_macro_f1_delta"] = -0.05
+    (model / "stance.json").write_text(json.dumps(meta))
+    assert Predictor(model).backend == "torch"
