@@ -188,6 +188,34 @@ def evaluate(
         typer.echo(compare(results))
 
 
+@app.command("evaluate-articles")
+@friendly
+def evaluate_articles(
+    gold: Annotated[Path, typer.Argument(help="Gold articles (JSONL: article_id, paragraphs of sentences with their pairs).")],
+    model: Annotated[Optional[Path], typer.Option(help="Also score the found pairs with this model: end-to-end macro-F1.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object, with every miss and false hit.")] = False,
+) -> None:
+    """Mention detection precision/recall over (sentence, alliance) pairs, and end-to-end macro-F1."""
+    from .articles import evaluate_articles as run
+
+    predictor = None
+    if model:
+        from .predict import Predictor
+
+        predictor = Predictor(model)
+    report = run(gold, predictor)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"pairs: gold {report['pairs_gold']}, found {report['pairs_found']}   detection precision {report['precision']:.3f}   recall {report['recall']:.3f}")
+    if "end_to_end_macro_f1" in report:
+        typer.echo(f"end-to-end macro-F1 {report['end_to_end_macro_f1']:.3f}   accuracy {report['end_to_end_accuracy']:.3f}   over {report['end_to_end_n']} labeled gold pairs (a missed pair counts as wrong)")
+    for miss in report["missed"][:15]:
+        typer.echo(f"  missed  {miss['target']:<10} {miss['article_id']}: {miss['sentence'][:100]}")
+    for hit in report["false_hits"][:15]:
+        typer.echo(f"  extra   {hit['target']:<10} {hit['article_id']}: {hit['mention']!r} in {hit['sentence'][:80]}")
+
+
 # ---------------------------------------------------------------- predict
 
 

@@ -47,17 +47,9 @@ class OnnxClassifier:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
-    def logits(self, tokenizer, targets: list[str], texts: list[str], max_length: int, batch_size: int) -> np.ndarray:
-        from .modeling import encode_pairs
-        from .predict import length_sorted_batches
-
-        encoded = encode_pairs(tokenizer, targets, texts, max_length)
-        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        for batch in length_sorted_batches([len(x) for x in encoded["input_ids"]], batch_size):
-            features = tokenizer.pad({k: [encoded[k][i] for i in batch] for k in encoded}, return_tensors="np")
-            feed = {name: features[name].astype(np.int64) for name in self.inputs}
-            out[batch] = self.session.run(None, feed)[0]
-        return out
+    def run(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Logits for one padded batch (int64 arrays keyed by input name)."""
+        return self.session.run(None, {name: features[name] for name in self.inputs})[0]
 
 
 def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: bool = False, check_rows: list[dict] | None = None) -> dict:
@@ -110,7 +102,7 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
         if labeled:
             report["torch_macro_f1"] = compute_metrics(rows, [LABELS[i] for i in reference])["macro_f1"]
         for f in files:
-            predicted = OnnxClassifier(tmp / f).logits(tokenizer, targets, texts, max_length, 32).argmax(1)
+            predicted = _onnx_logits(tmp / f, tmp if (tmp / "tokenizer.json").is_file() else model_dir, targets, texts, max_length).argmax(1)
             key = "int8" if "int8" in f else "fp32"
             report[f"{key}_agreement"] = round(float((predicted == reference).mean()), 4)
             if labeled:
@@ -126,3 +118,14 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
         with atomic_file(model_dir / META_FILE) as f:
             json.dump(meta, f, indent=2, ensure_ascii=False)
     return report
+
+
+def _onnx_logits(path: Path, tokenizer_dir: Path, targets: list[str], texts: list[str], max_length: int) -> np.ndarray:
+    from .predict import PairEncoder, length_sorted_batches
+
+    classifier, encoder = OnnxClassifier(path), PairEncoder(tokenizer_dir, max_length)
+    encodings = encoder.encode(targets, texts)
+    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    for batch in length_sorted_batches([len(e.ids) for e in encodings], 32):
+        out[batch] = classifier.run(encoder.pad([encodings[i] for i in batch]))
+    return out

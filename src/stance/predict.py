@@ -66,12 +66,46 @@ def read_meta(model_dir: str | Path) -> dict:
         raise StanceError(f"{path}: not valid JSON") from None
 
 
+class PairEncoder:
+    """Tokenises (target, sentence) pairs with the model folder's tokenizer.json via `tokenizers`
+    directly: the same Rust tokenizer transformers wraps, without importing transformers."""
+
+    def __init__(self, model_dir: Path, max_length: int):
+        from tokenizers import Tokenizer
+
+        path = model_dir / "tokenizer.json"
+        if not path.is_file():
+            raise StanceError(f"{model_dir}: no tokenizer.json (save the tokenizer with a fast tokenizer)")
+        self.tokenizer = Tokenizer.from_file(str(path))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length, strategy="only_second")
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        self.pad_id = int(config.get("pad_token_id") or 0)
+
+    def encode(self, targets: list[str], texts: list[str]) -> list:
+        from .alliances import describe
+
+        return self.tokenizer.encode_batch([(describe(t), x) for t, x in zip(targets, texts)])
+
+    def pad(self, encodings: list) -> dict[str, np.ndarray]:
+        """input_ids, attention_mask and token_type_ids as int64 arrays, padded to the longest."""
+        width = max(len(e.ids) for e in encodings)
+        out = {k: np.zeros((len(encodings), width), dtype=np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        out["input_ids"].fill(self.pad_id)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            out["input_ids"][row, :n] = e.ids
+            out["attention_mask"][row, :n] = 1
+            out["token_type_ids"][row, :n] = e.type_ids
+        return out
+
+
 class Predictor:
     """A saved stance model, ready to score (target, sentence) pairs.
 
     backend: `torch`, `onnx` (fp32 export in MODEL/onnx), `onnx-int8`, or `auto`: the int8 ONNX copy
-    when the folder has one whose test macro-F1 is within 0.01 of the fp32 model and onnxruntime is
-    installed, else torch.
+    when the folder has one whose macro-F1 is within 0.01 of the torch model and onnxruntime is
+    installed, else torch. The ONNX paths never import torch or transformers, so they start fast.
     """
 
     def __init__(self, model_dir: str | Path, backend: str = "auto", batch_size: int = 64, threads: int | None = None):
@@ -85,34 +119,40 @@ class Predictor:
         self.temperature = float(self.meta.get("temperature", 1.0))
         self.batch_size = batch_size
         self.backend = self._choose_backend(backend)
-        self._set_threads(threads)
-        from transformers import AutoTokenizer
-
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        # All cores by default, but never more threads than cores: oversubscription halves speed.
+        self.threads = threads or max(1, len(os.sched_getaffinity(0)))
+        self.encoder = PairEncoder(self.model_dir, self.max_length)
         if self.backend == "torch":
+            import torch
+
             from .modeling import load_classifier
 
+            torch.set_num_threads(self.threads)
             self.model, _ = load_classifier(self.model_dir)
+            import inspect
+
+            accepted = inspect.signature(self.model.forward).parameters
+            self.inputs = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in accepted]
         else:
             from .onnx import OnnxClassifier
 
-            self.model = OnnxClassifier(self._onnx_file(self.backend), threads)
+            self.model = OnnxClassifier(self._onnx_file(self.backend), self.threads)
+            self.inputs = self.model.inputs
 
     def _onnx_file(self, backend: str) -> Path:
         name = "model.int8.onnx" if backend == "onnx-int8" else "model.onnx"
         for candidate in (self.model_dir / "onnx" / name, self.model_dir / name):
             if candidate.is_file():
                 return candidate
-        raise StanceError(f"{self.model_dir}: no {name}; create it with `stance export {self.model_dir} --onnx`")
+        raise StanceError(f"{self.model_dir}: no {name}; create it with `stance export {self.model_dir} --int8`")
 
     def _choose_backend(self, backend: str) -> str:
         if backend != "auto":
             return backend
-        if not (self.model_dir / "model.safetensors").is_file():
+        if not (self.model_dir / "model.safetensors").is_file():  # an exported folder: ONNX only
             return "onnx-int8" if (self.model_dir / "model.int8.onnx").is_file() else "onnx"
-        int8 = self.meta.get("onnx", {}).get("int8_macro_f1_delta")
-        has_int8 = (self.model_dir / "onnx" / "model.int8.onnx").is_file()
-        if has_int8 and int8 is not None and abs(int8) <= 0.01:
+        delta = self.meta.get("onnx", {}).get("int8_macro_f1_delta")
+        if (self.model_dir / "onnx" / "model.int8.onnx").is_file() and delta is not None and abs(delta) <= 0.01:
             try:
                 import onnxruntime  # noqa: F401
 
@@ -121,17 +161,23 @@ class Predictor:
                 log.info("onnxruntime not installed; scoring with torch (pip install 'alliance-stance[onnx]')")
         return "torch"
 
-    @staticmethod
-    def _set_threads(threads: int | None) -> None:
+    def logits(self, targets: list[str], texts: list[str]) -> np.ndarray:
+        """Raw logits, one row per pair, in input order; batches sorted by length, padded per batch."""
+        encodings = self.encoder.encode(targets, texts)
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        for batch in length_sorted_batches([len(e.ids) for e in encodings], self.batch_size):
+            features = self.encoder.pad([encodings[i] for i in batch])
+            features = {k: features[k] for k in self.inputs}
+            out[batch] = self._run(features)
+        return out
+
+    def _run(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        if self.backend != "torch":
+            return self.model.run(features)
         import torch
 
-        # All cores by default, but never more threads than cores: oversubscription halves speed.
-        torch.set_num_threads(threads or max(1, len(os.sched_getaffinity(0))))
-
-    def logits(self, targets: list[str], texts: list[str]) -> np.ndarray:
-        if self.backend == "torch":
-            return torch_logits(self.model, self.tokenizer, targets, texts, self.max_length, self.batch_size)
-        return self.model.logits(self.tokenizer, targets, texts, self.max_length, self.batch_size)
+        with torch.inference_mode():
+            return self.model(**{k: torch.from_numpy(v) for k, v in features.items()}).logits.float().numpy()
 
     def predict_proba(self, targets: list[str], texts: list[str]) -> np.ndarray:
         """Calibrated probabilities, one row per pair, columns in the order of LABELS."""

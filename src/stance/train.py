@@ -228,6 +228,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         if state["bad_epochs"] >= patience:
             break
         model.train()
+        epoch_start = time.time()
         batches = length_grouped_batches(lengths, batch_size, seed * 1000 + epoch)
         bar = tqdm(batches, desc=f"epoch {epoch}/{t['epochs']}", disable=not progress, leave=False)
         epoch_loss = 0.0
@@ -255,7 +256,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         model.eval()
         val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, int(t.get("eval_batch_size", 64)))
         val_f1 = compute_metrics(val_rows, [LABELS[i] for i in val_logits.argmax(1)])["macro_f1"]
-        state["history"].append({"epoch": epoch, "loss": round(epoch_loss / max(len(batches), 1), 4), "val_macro_f1": val_f1})
+        state["history"].append({"epoch": epoch, "loss": round(epoch_loss / max(len(batches), 1), 4), "val_macro_f1": val_f1, "seconds": round(time.time() - epoch_start, 1)})
         log.info("epoch %d: loss %.4f, validation macro-F1 %.4f", epoch, state["history"][-1]["loss"], val_f1)
         if val_f1 > state["best_f1"]:
             state.update(best_f1=val_f1, best_epoch=epoch, bad_epochs=0)

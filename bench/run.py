@@ -1,0 +1,199 @@
+"""Benchmark: scoring and training speed against what a user would otherwise write, side by side.
+
+    python bench/run.py --model models/default            # scoring table (about 5 minutes on 2 cores)
+    python bench/run.py --model models/default --train    # plus the training comparison
+
+Scoring, on the same 2,000 (target, sentence) pairs drawn from the test split (cycled if short):
+  (a) transformers.pipeline("text-classification", batch_size=32) fed {"text", "text_pair"}
+  (b) `stance predict` as shipped: whole process (start-up included), and steady state in-process
+  (c) the exported ONNX model, fp32      (d) the ONNX model with int8 dynamic quantisation
+Each variant runs in its own process (so peak resident memory is its own); throughput is the median
+of --repeats timed passes after one warm-up pass. Macro-F1 is on the test split.
+
+Training: seconds per epoch of the default config (dynamic padding, length-grouped batches) against a
+plain transformers Trainer padding every batch to 128 tokens, on the same rows; median of --repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ("hostile", "conciliatory", "neutral")
+
+
+def load_pairs(n: int) -> tuple[list[dict], list[dict]]:
+    """(2,000 pairs cycled from the test split, the test split itself)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from stance.config import load_config
+    from stance.train import prepare_splits
+
+    os.chdir(ROOT)
+    test = prepare_splits(load_config())["test"]
+    return [test[i % len(test)] for i in range(n)], test
+
+
+def macro_f1(gold: list[str], predicted: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    return round(float(f1_score(gold, predicted, labels=list(LABELS), average="macro", zero_division=0)), 4)
+
+
+def variant(name: str, model: str, n: int, repeats: int) -> dict:
+    """Run one scoring variant in this process; return throughput, labels and test macro-F1."""
+    pairs, test = load_pairs(n)
+    from stance.alliances import describe
+
+    if name == "pipeline":
+        from transformers import pipeline
+
+        classify = pipeline("text-classification", model=model, batch_size=32, device="cpu")
+
+        def run(rows):
+            inputs = [{"text": describe(r["target"]), "text_pair": r["text"]} for r in rows]
+            return [o["label"] for o in classify(inputs, truncation="only_second", max_length=128)]
+    else:
+        from stance.predict import Predictor
+
+        predictor = Predictor(model, backend=name)
+
+        def run(rows):
+            probs = predictor.predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
+            return [LABELS[i] for i in probs.argmax(1)]
+
+    run(pairs[:64])  # warm-up
+    times, labels = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        labels = run(pairs)
+        times.append(time.perf_counter() - start)
+    test_f1 = macro_f1([r["label"] for r in test], run(test))
+    return {"pairs_per_s": round(n / statistics.median(times), 1), "labels": labels, "test_macro_f1": test_f1, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def in_subprocess(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise SystemExit(f"{args}: failed\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def whole_process(model: str, n: int, repeats: int) -> dict:
+    """`stance predict MODEL rows.jsonl -o out.jsonl`, timed from process start to exit."""
+    pairs, _ = load_pairs(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = Path(tmp) / "rows.jsonl"
+        rows.write_text("".join(json.dumps({"text": r["text"], "target": r["target"]}) + "\n" for r in pairs), encoding="utf-8")
+        ten = Path(tmp) / "ten.jsonl"
+        ten.write_text("".join(rows.read_text().splitlines(keepends=True)[:10]))
+        stance = str(Path(sys.executable).parent / "stance")
+
+        def timed(cmd):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            return time.perf_counter() - start
+
+        full = [timed([stance, "predict", model, str(rows), "-o", str(Path(tmp) / "out.jsonl")]) for _ in range(repeats)]
+        ten_rows = [timed([stance, "predict", model, str(ten), "-o", str(Path(tmp) / "ten-out.jsonl")]) for _ in range(repeats)]
+        helps = [timed([stance, "--help"]) for _ in range(5)]
+    return {"pairs_per_s": round(n / statistics.median(full), 1), "ten_rows_s": round(statistics.median(ten_rows), 2), "help_s": round(statistics.median(helps), 3)}
+
+
+def train_epoch(kind: str, rows_n: int, repeats: int) -> dict:
+    """Seconds for one epoch over the first `rows_n` training rows: ours or a padded Trainer."""
+    sys.path.insert(0, str(ROOT / "src"))
+    os.chdir(ROOT)
+    import torch
+
+    from stance.config import load_config
+    from stance.train import prepare_splits
+
+    config = load_config()
+    rows = prepare_splits(config)["train"][:rows_n]
+    t = config["training"]
+    times = []
+    for _ in range(repeats):
+        if kind == "stance":
+            from stance.train import train
+
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+                cfg = {**config, "baseline": False, "data": {**config["data"], "paths": [tmp + "/rows.jsonl"], "splits": None}}
+                cfg["training"] = {**t, "epochs": 1}
+                metrics = train(cfg, output=Path(tmp) / "m", progress=False)
+                times.append(metrics["history"][0]["seconds"])
+        else:
+            from datasets import Dataset
+            from transformers import Trainer, TrainingArguments
+
+            from stance.labels import LABEL2ID
+            from stance.modeling import build_classifier, encode_pairs
+
+            model, tokenizer = build_classifier(config["model"]["base"])
+            enc = encode_pairs(tokenizer, [r["target"] for r in rows], [r["text"] for r in rows], 128, padding="max_length")
+            data = Dataset.from_dict({**enc, "labels": [LABEL2ID[r["label"]] for r in rows]})
+            with tempfile.TemporaryDirectory() as tmp:
+                args = TrainingArguments(tmp, per_device_train_batch_size=t["batch_size"], num_train_epochs=1, learning_rate=float(t["learning_rate"]), report_to=[], save_strategy="no", disable_tqdm=True, use_cpu=True, seed=t["seed"])
+                start = time.perf_counter()
+                Trainer(model=model, args=args, train_dataset=data).train()
+                times.append(time.perf_counter() - start)
+        torch.manual_seed(0)
+    return {"seconds": round(statistics.median(times), 1), "rows": len(rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/default")
+    parser.add_argument("--pairs", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--train", action="store_true", help="also compare training speed")
+    parser.add_argument("--train-rows", type=int, default=800, help="rows per timed training epoch")
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--train-kind", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(variant(args.variant, args.model, args.pairs, args.repeats)))
+        return
+    if args.train_kind:
+        print(json.dumps(train_epoch(args.train_kind, args.train_rows, args.repeats)))
+        return
+
+    model = str(Path(args.model).resolve())
+    if not (Path(model) / "onnx" / "model.int8.onnx").is_file():
+        subprocess.run([str(Path(sys.executable).parent / "stance"), "export", model, "--int8"], check=True, capture_output=True)
+    common = ["--model", model, "--pairs", str(args.pairs), "--repeats", str(args.repeats)]
+    results = {name: in_subprocess(["--variant", name, *common]) for name in ("pipeline", "torch", "onnx", "onnx-int8")}
+    shipped = whole_process(model, args.pairs, args.repeats)
+    base = results["pipeline"]
+    header = f"| path | pairs/s | × (a) | label agreement with (a) | test macro-F1 | peak RSS MB |\n|---|---|---|---|---|---|"
+    lines = [header]
+    names = {"pipeline": "(a) transformers pipeline, batch 32", "torch": "(b) stance Predictor, torch (steady state)", "onnx": "(c) ONNX fp32", "onnx-int8": "(d) ONNX int8"}
+    for key, label in names.items():
+        r = results[key]
+        agree = sum(a == b for a, b in zip(r["labels"], base["labels"])) / len(base["labels"])
+        lines.append(f"| {label} | {r['pairs_per_s']} | {r['pairs_per_s'] / base['pairs_per_s']:.2f} | {agree:.3f} | {r['test_macro_f1']:.3f} | {r['peak_rss_mb']} |")
+    lines.append(f"| (b) `stance predict` as shipped, whole process incl. start-up | {shipped['pairs_per_s']} | {shipped['pairs_per_s'] / base['pairs_per_s']:.2f} | | | |")
+    print(f"\nScoring {args.pairs} pairs, median of {args.repeats} (cores: {len(os.sched_getaffinity(0))})\n")
+    print("\n".join(lines))
+    print(f"\n`stance predict` on 10 rows, cold: {shipped['ten_rows_s']} s;  `stance --help`: {shipped['help_s']} s")
+    if args.train:
+        extra = ["--train-rows", str(args.train_rows), "--repeats", str(max(1, args.repeats - 2))]
+        ours = in_subprocess(["--train-kind", "stance", *extra])
+        padded = in_subprocess(["--train-kind", "trainer", *extra])
+        print(f"\nTraining, one epoch over {ours['rows']} rows of the default config (median):")
+        print("| recipe | seconds | × |\n|---|---|---|")
+        print(f"| plain Trainer, every batch padded to 128 | {padded['seconds']} | 1.00 |")
+        print(f"| stance train (dynamic padding, length-grouped) | {ours['seconds']} | {padded['seconds'] / ours['seconds']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
