@@ -8,6 +8,7 @@ military bloc to another it saw few rows of.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +39,10 @@ class Alliance:
 class Anaphor:
     """A noun phrase ("the bloc") that refers back to the last-named alliance of one of `kinds`."""
 
-    phrase: str
+    phrase: str  # the words, or a regular expression when `is_pattern`
     kinds: tuple[str, ...]
     window: int | None = None  # resolve only to an alliance named within this many sentences
+    is_pattern: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,18 @@ def parse_registry(data: dict, source: str) -> Registry:
         )
     anaphors = []
     for i, spec in enumerate(data.get("anaphors") or []):
-        if not isinstance(spec, dict) or not isinstance(spec.get("phrase"), str):
-            raise StanceError(f"{source}: anaphors[{i}]: needs a 'phrase'")
+        if not isinstance(spec, dict) or not isinstance(spec.get("phrase", spec.get("pattern")), str):
+            raise StanceError(f"{source}: anaphors[{i}]: needs a 'phrase' or a 'pattern'")
+        if "pattern" in spec:
+            try:
+                re.compile(spec["pattern"])
+            except re.error as e:
+                raise StanceError(f"{source}: anaphors[{i}].pattern: {e}") from None
         window = spec.get("window")
         if window is not None and (not isinstance(window, int) or window < 0):
             raise StanceError(f"{source}: anaphors[{i}].window: expected a whole number of sentences")
-        anaphors.append(Anaphor(spec["phrase"], _as_tuple(spec.get("kinds", list(KINDS)), f"{source}: anaphors[{i}]"), window))
+        kinds = _as_tuple(spec.get("kinds", list(KINDS)), f"{source}: anaphors[{i}]")
+        anaphors.append(Anaphor(spec.get("phrase", spec.get("pattern")), kinds, window, "pattern" in spec))
     return Registry(alliances, tuple(anaphors))
 
 

@@ -136,7 +136,9 @@ class MentionFinder:
         self.city_re = re.compile(rf"(?<!\w)({names})(?=\s*{ACTOR_VERBS})|\b{ACTOR_PREFIX}({names})(?!\w)") if cities else None
         # Anaphors match with the first letter in either case and the rest exactly as written, so
         # "the treaty" never matches the proper name "the Treaty on the Non-Proliferation ...".
-        self.anaphors = {_lower_first(a.phrase): a for a in registry.anaphors}
+        self.anaphors = {_lower_first(a.phrase): a for a in registry.anaphors if not a.is_pattern}
+        self.patterns = [(re.compile(a.phrase), a) for a in registry.anaphors if a.is_pattern]
+        self.entries = {**self.anaphors, **{a.phrase: a for _, a in self.patterns}}
         self.anaphor_re = re.compile("|".join(f"(?<!\\w)[{p[0].upper()}{p[0]}]{re.escape(p[1:])}(?!\\w)" for p in sorted(self.anaphors, key=len, reverse=True))) if self.anaphors else None
         self.accepts = {a.id: set(a.anaphors) for a in registry.alliances.values()}
 
@@ -144,7 +146,7 @@ class MentionFinder:
         """Whether an anaphor phrase may refer to `target`: by the alliance's kind or its own list."""
         alliance = self.registry.alliances.get(target)
         base = re.sub(r"['’]s$", "", phrase)  # "the alliance's" is accepted wherever "the alliance" is
-        return alliance is not None and (alliance.kind in self.anaphors[phrase].kinds or phrase in self.accepts[target] or base in self.accepts[target])
+        return alliance is not None and (alliance.kind in self.entries[phrase].kinds or phrase in self.accepts[target] or base in self.accepts[target])
 
     def find(self, text: str) -> list[Mention]:
         """Direct mentions (names, abbreviations, descriptions, actor cities), longest match first."""
@@ -163,11 +165,18 @@ class MentionFinder:
         return _without_overlaps(found, blocked)
 
     def find_anaphors(self, text: str, taken: list[Mention]) -> list[tuple[int, int, str]]:
-        """Anaphor phrases (start, end, phrase) that do not overlap a direct mention."""
-        if self.anaphor_re is None:
-            return []
+        """Anaphors (start, end, key) that do not overlap a direct mention; the key names the entry
+        (its phrase, or its pattern for a pattern entry), longest match first."""
+        found = [(m.start(), m.end(), _lower_first(m.group(0))) for m in self.anaphor_re.finditer(text)] if self.anaphor_re else []
+        for pattern, anaphor in self.patterns:
+            found += [(m.start(), m.end(), anaphor.phrase) for m in pattern.finditer(text)]
+        out: list[tuple[int, int, str]] = []
         spans = [(m.start, m.end) for m in taken]
-        return [(m.start(), m.end(), _lower_first(m.group(0))) for m in self.anaphor_re.finditer(text) if not any(s < m.end() and m.start() < e for s, e in spans)]
+        for a in sorted(found, key=lambda a: (a[0], a[0] - a[1])):
+            if not any(s < a[1] and a[0] < e for s, e in spans):
+                out.append(a)
+                spans.append((a[0], a[1]))
+        return out
 
 
 def _lower_first(phrase: str) -> str:
@@ -239,7 +248,7 @@ def find_pairs(text: str, registry: Registry | None = None, finder: MentionFinde
                 history.append((index, item.target))
                 continue
             a_start, a_end, phrase = item
-            window = finder.anaphors[phrase].window
+            window = finder.entries[phrase].window
             target = next((t for i, t in reversed(history) if finder.accepted(t, phrase) and (window is None or index - i <= window)), None)
             how = "last named"
             if target is None and window is None:
