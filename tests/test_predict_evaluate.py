@@ -121,3 +121,18 @@ def test_untrusted_model_folders_are_refused(tiny_model, tmp_path):
         Predictor(relabeled)
     result = runner.invoke(app, ["evaluate", str(tmp_path), str(tmp_path / "x.jsonl")])
     assert result.exit_code == 2 and "error:" in result.output and "Traceback" not in result.output
+
+
+def test_target_sensitivity_counts_sentences_with_differently_labeled_targets():
+    from stance.evaluate import target_sensitivity
+
+    rows = [
+        {"text": "A joins X and leaves Y.", "target": "X", "label": "conciliatory"},
+        {"text": "A joins X and leaves Y.", "target": "Y", "label": "hostile"},
+        {"text": "B praises X and Y.", "target": "X", "label": "conciliatory"},
+        {"text": "B praises X and Y.", "target": "Y", "label": "conciliatory"},
+        {"text": "C meets X, quits Y.", "target": "X", "label": "neutral"},
+        {"text": "C meets X, quits Y.", "target": "Y", "label": "hostile"},
+    ]
+    got = target_sensitivity(rows, ["conciliatory", "hostile", "neutral", "neutral", "neutral", "neutral"])
+    assert got == {"sentences": 2, "all_targets_right": 0.5}

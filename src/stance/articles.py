@@ -11,6 +11,7 @@ to the alliance of the right kind the article last named, or, failing that, its 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -177,6 +178,31 @@ class MentionFinder:
                 out.append(a)
                 spans.append((a[0], a[1]))
         return out
+
+
+MARK_OPEN, MARK_CLOSE = "«", "»"
+
+
+@functools.lru_cache(maxsize=1)
+def default_finder() -> MentionFinder:
+    return MentionFinder(load_registry())
+
+
+def mark_target(text: str, target: str, finder: MentionFinder | None = None) -> str:
+    """Wrap the words that refer to `target` in « », so the model sees which alliance is meant.
+
+    Direct mentions (names, abbreviations, descriptions) are marked; failing those, the anaphors
+    that may refer to an alliance of the target's kind ("the bloc"). Text without either is returned
+    unchanged (an unknown target, or a reference the sentence alone does not show).
+    """
+    finder = finder or default_finder()
+    direct = [m for m in finder.find(text) if m.target == target]
+    spans = [(m.start, m.end) for m in direct]
+    if not spans and target in finder.registry.alliances:
+        spans = [(s, e) for s, e, key in finder.find_anaphors(text, finder.find(text)) if finder.accepted(target, key)]
+    for start, end in sorted(spans, reverse=True):
+        text = f"{text[:start]}{MARK_OPEN} {text[start:end]} {MARK_CLOSE}{text[end:]}"
+    return text
 
 
 def _lower_first(phrase: str) -> str:

@@ -50,6 +50,9 @@ def compute_metrics(rows: list[dict], predicted: list[str], probs: np.ndarray | 
         "per_target": per_target,
         "confusion": confusion_matrix(gold, predicted, labels=list(LABELS)).tolist(),
     }
+    sensitivity = target_sensitivity(rows, predicted)
+    if sensitivity["sentences"]:
+        metrics["target_sensitivity"] = sensitivity
     if probs is not None:
         wrong = [i for i in range(len(rows)) if gold[i] != predicted[i]]
         wrong.sort(key=lambda i: -float(probs[i].max()))
@@ -59,6 +62,17 @@ def compute_metrics(rows: list[dict], predicted: list[str], probs: np.ndarray | 
         ]
         metrics["ece"] = round(expected_calibration_error(probs, [LABELS.index(g) for g in gold]), 4)
     return metrics
+
+
+def target_sensitivity(rows: list[dict], predicted: list[str]) -> dict:
+    """Over sentences that carry two or more targets with different gold labels: the share whose
+    every target is labeled right. A model that ignores the target cannot score well here."""
+    by_text: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        by_text[row["text"]].append(i)
+    groups = [idx for idx in by_text.values() if len({rows[i]["label"] for i in idx}) > 1]
+    right = sum(all(rows[i]["label"] == predicted[i] for i in idx) for idx in groups)
+    return {"sentences": len(groups), "all_targets_right": round(right / len(groups), 4) if groups else None}
 
 
 def expected_calibration_error(probs: np.ndarray, gold: list[int], bins: int = 10) -> float:
@@ -101,7 +115,8 @@ def format_report(metrics: dict, markdown: bool = False) -> str:
         f"{'# ' if markdown else ''}Evaluation of {metrics.get('model', 'model')}",
         "",
         f"macro-F1 {metrics['macro_f1']:.3f}   accuracy {metrics['accuracy']:.3f}   n {metrics['n']}"
-        + (f"   ECE {metrics['ece']:.3f}" if "ece" in metrics else ""),
+        + (f"   ECE {metrics['ece']:.3f}" if "ece" in metrics else "")
+        + (f"\ntarget sensitivity {metrics['target_sensitivity']['all_targets_right']:.3f} over {metrics['target_sensitivity']['sentences']} sentences with two differently-labeled targets" if "target_sensitivity" in metrics else ""),
         "",
         f"{h}Per label",
         "",

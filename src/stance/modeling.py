@@ -165,8 +165,17 @@ def load_classifier(path: str | Path):
     return model.eval(), tokenizer
 
 
-def encode_pairs(tokenizer, targets: list[str], texts: list[str], max_length: int, padding: bool | str = False):
+def model_inputs(targets: list[str], texts: list[str], mark: bool) -> tuple[list[str], list[str]]:
+    """The two text segments the model reads: the target spelled out, and the sentence, with the
+    words that refer to the target marked « » when the model was trained so."""
+    if mark:
+        from .articles import mark_target
+
+        texts = [mark_target(x, t) for t, x in zip(targets, texts)]
+    return [describe(t) for t in targets], texts
+
+
+def encode_pairs(tokenizer, targets: list[str], texts: list[str], max_length: int, padding: bool | str = False, mark: bool = False):
     """Tokenise (target description, sentence) pairs; only the sentence is ever truncated."""
-    return tokenizer(
-        [describe(t) for t in targets], texts, truncation="only_second", max_length=max_length, padding=padding
-    )
+    first, second = model_inputs(targets, texts, mark)
+    return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=padding)

@@ -96,13 +96,14 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
         if output.parent != model_dir or output.name != "onnx":
             tokenizer.save_pretrained(tmp)
             shutil.copy(model_dir / "config.json", tmp / "config.json")
-        reference = torch_logits(model, tokenizer, targets, texts, max_length).argmax(1)
+        mark = bool(meta.get("mark_mentions", False))
+        reference = torch_logits(model, tokenizer, targets, texts, max_length, mark=mark).argmax(1)
         report: dict = {"files": [str(output / f) for f in files], "rows_checked": len(rows)}
         labeled = all(r.get("label") in LABELS for r in rows)
         if labeled:
             report["torch_macro_f1"] = compute_metrics(rows, [LABELS[i] for i in reference])["macro_f1"]
         for f in files:
-            predicted = _onnx_logits(tmp / f, tmp if (tmp / "tokenizer.json").is_file() else model_dir, targets, texts, max_length).argmax(1)
+            predicted = _onnx_logits(tmp / f, model_dir, targets, texts, max_length, mark).argmax(1)
             key = "int8" if "int8" in f else "fp32"
             report[f"{key}_agreement"] = round(float((predicted == reference).mean()), 4)
             if labeled:
@@ -120,10 +121,10 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
     return report
 
 
-def _onnx_logits(path: Path, tokenizer_dir: Path, targets: list[str], texts: list[str], max_length: int) -> np.ndarray:
+def _onnx_logits(path: Path, tokenizer_dir: Path, targets: list[str], texts: list[str], max_length: int, mark: bool) -> np.ndarray:
     from .predict import PairEncoder, length_sorted_batches
 
-    classifier, encoder = OnnxClassifier(path), PairEncoder(tokenizer_dir, max_length)
+    classifier, encoder = OnnxClassifier(path), PairEncoder(tokenizer_dir, max_length, mark)
     encodings = encoder.encode(targets, texts)
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
     for batch in length_sorted_batches([len(e.ids) for e in encodings], 32):

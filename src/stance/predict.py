@@ -38,13 +38,13 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> Iterator[list[
         yield order[start : start + batch_size]
 
 
-def torch_logits(model, tokenizer, targets: list[str], texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+def torch_logits(model, tokenizer, targets: list[str], texts: list[str], max_length: int, batch_size: int = 64, mark: bool = False) -> np.ndarray:
     """Logits of an in-memory transformers model for each (target, text) pair, in input order."""
     import torch
 
     from .modeling import encode_pairs
 
-    encoded = encode_pairs(tokenizer, targets, texts, max_length)
+    encoded = encode_pairs(tokenizer, targets, texts, max_length, mark=mark)
     ids = encoded["input_ids"]
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
     device = next(model.parameters()).device
@@ -70,9 +70,10 @@ class PairEncoder:
     """Tokenises (target, sentence) pairs with the model folder's tokenizer.json via `tokenizers`
     directly: the same Rust tokenizer transformers wraps, without importing transformers."""
 
-    def __init__(self, model_dir: Path, max_length: int):
+    def __init__(self, model_dir: Path, max_length: int, mark: bool = False):
         from tokenizers import Tokenizer
 
+        self.mark = mark
         path = model_dir / "tokenizer.json"
         if not path.is_file():
             raise StanceError(f"{model_dir}: no tokenizer.json (save the tokenizer with a fast tokenizer)")
@@ -83,9 +84,9 @@ class PairEncoder:
         self.pad_id = int(config.get("pad_token_id") or 0)
 
     def encode(self, targets: list[str], texts: list[str]) -> list:
-        from .alliances import describe
+        from .modeling import model_inputs
 
-        return self.tokenizer.encode_batch([(describe(t), x) for t, x in zip(targets, texts)])
+        return self.tokenizer.encode_batch(list(zip(*model_inputs(targets, texts, self.mark))))
 
     def pad(self, encodings: list) -> dict[str, np.ndarray]:
         """input_ids, attention_mask and token_type_ids as int64 arrays, padded to the longest."""
@@ -121,7 +122,7 @@ class Predictor:
         self.backend = self._choose_backend(backend)
         # All cores by default, but never more threads than cores: oversubscription halves speed.
         self.threads = threads or max(1, len(os.sched_getaffinity(0)))
-        self.encoder = PairEncoder(self.model_dir, self.max_length)
+        self.encoder = PairEncoder(self.model_dir, self.max_length, bool(self.meta.get("mark_mentions", False)))
         if self.backend == "torch":
             import torch
 

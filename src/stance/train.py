@@ -50,6 +50,38 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, group
     return [batches[i] for i in order]
 
 
+def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
+    """Synthetic two-target sentences that teach the model to read the target.
+
+    Joins two single-target sentences from different stories whose targets and labels differ
+    ("S1 S2"), and keeps both labels: (S1 S2, target of S1) keeps S1's label and (S1 S2, target of
+    S2) keeps S2's. `fraction` × len(rows) such sentences are made (two rows each). Training only.
+    """
+    import random
+
+    from .articles import default_finder
+
+    if fraction <= 0:
+        return []
+    targets_of: dict[str, set] = {}
+    for r in rows:
+        targets_of.setdefault(r["text"], set()).add(r["target"])
+    singles = [r for r in rows if len(targets_of[r["text"]]) == 1]
+    finder, rng, out = default_finder(), random.Random(seed), []
+    wanted, tries = int(fraction * len(rows)), 0
+    while len(out) < 2 * wanted and tries < 50 * wanted and len(singles) > 1:
+        tries += 1
+        a, b = rng.sample(singles, 2)
+        if a["target"] == b["target"] or a["label"] == b["label"] or a["article_id"] == b["article_id"]:
+            continue
+        if b["target"] in {m.target for m in finder.find(a["text"])} or a["target"] in {m.target for m in finder.find(b["text"])}:
+            continue  # each target must be named in its own half only
+        text = f"{a['text']} {b['text']}"
+        story = f"aug-{len(out) // 2:05d}"
+        out += [{**a, "text": text, "article_id": story, "origin": "augmented"}, {**b, "text": text, "article_id": story, "origin": "augmented"}]
+    return out
+
+
 def fit_max_length(lengths: list[int], cap: int) -> int:
     """The shortest max length (a multiple of 8) that keeps 99.5% of training pairs whole."""
     if not lengths:
@@ -143,6 +175,9 @@ def prepare_splits(config: dict) -> dict[str, list[dict]]:
         assignment = read_splits(split_file)
     else:
         assignment = make_splits(rows, data.get("split_seed", 13), data.get("val_fraction", 0.1), data.get("test_fraction", 0.15))
+    excluded = set(data.get("exclude_targets") or [])
+    if excluded:  # leave-alliance-out experiments: train and select without any row of these
+        rows = [r for r in rows if r["target"] not in excluded]
     splits = split_rows(rows, assignment)
     for extra in data.get("extra_train") or []:
         splits["train"] = splits["train"] + load_rows(extra)
@@ -185,16 +220,18 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     use_bf16 = device.type == "cuda" and precision in ("auto", "bf16") and torch.cuda.is_bf16_supported()
     use_fp16 = device.type == "cuda" and precision == "fp16"
 
-    encoded = encode_pairs(tokenizer, [r["target"] for r in train_rows], [r["text"] for r in train_rows], int(config["model"]["max_length"]))
+    mark = bool(config["model"].get("mark_mentions", False))
+    fit_rows = train_rows + pair_augment(train_rows, float(t.get("augment_pairs", 0.0)), seed)
+    encoded = encode_pairs(tokenizer, [r["target"] for r in fit_rows], [r["text"] for r in fit_rows], int(config["model"]["max_length"]), mark=mark)
     lengths = [len(ids) for ids in encoded["input_ids"]]
     max_length = fit_max_length(lengths, int(config["model"]["max_length"]))
     if max_length < max(lengths):
-        encoded = encode_pairs(tokenizer, [r["target"] for r in train_rows], [r["text"] for r in train_rows], max_length)
+        encoded = encode_pairs(tokenizer, [r["target"] for r in fit_rows], [r["text"] for r in fit_rows], max_length, mark=mark)
         lengths = [len(ids) for ids in encoded["input_ids"]]
-    labels = torch.tensor([LABEL2ID[r["label"]] for r in train_rows])
+    labels = torch.tensor([LABEL2ID[r["label"]] for r in fit_rows])
 
     batch_size = int(t["batch_size"])
-    steps_per_epoch = math.ceil(len(train_rows) / batch_size)
+    steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
     total_steps = steps_per_epoch * int(t["epochs"])
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
@@ -254,7 +291,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
             epoch_loss += loss.item()
             bar.set_postfix(loss=f"{loss.item():.3f}")
         model.eval()
-        val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, int(t.get("eval_batch_size", 64)))
+        val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, int(t.get("eval_batch_size", 64)), mark)
         val_f1 = compute_metrics(val_rows, [LABELS[i] for i in val_logits.argmax(1)])["macro_f1"]
         state["history"].append({"epoch": epoch, "loss": round(epoch_loss / max(len(batches), 1), 4), "val_macro_f1": val_f1, "seconds": round(time.time() - epoch_start, 1)})
         log.info("epoch %d: loss %.4f, validation macro-F1 %.4f", epoch, state["history"][-1]["loss"], val_f1)
@@ -268,11 +305,11 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
 
     model.load_state_dict(best_state)
     model.eval()
-    val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length)
+    val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, mark=mark)
     temperature = fit_temperature(val_logits, val_gold)
     metrics: dict = {"validation": _split_metrics(val_rows, val_logits, temperature)}
     if test_rows:
-        test_logits = torch_logits(model, tokenizer, [r["target"] for r in test_rows], [r["text"] for r in test_rows], max_length)
+        test_logits = torch_logits(model, tokenizer, [r["target"] for r in test_rows], [r["text"] for r in test_rows], max_length, mark=mark)
         metrics["test"] = _split_metrics(test_rows, test_logits, temperature)
     if config.get("baseline", True):
         metrics["baseline"] = baseline_metrics(train_rows, {"validation": val_rows, "test": test_rows}, seed)
@@ -286,6 +323,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         data={
             "hash": state["data_hash"],
             "rows": {name: len(rows) for name, rows in splits.items()},
+            "augmented_train_rows": len(fit_rows) - len(train_rows),
             "stories": {name: len({r["article_id"] for r in rows}) for name, rows in splits.items()},
             "labels": {name: {l: sum(r["label"] == l for r in rows) for l in LABELS} for name, rows in splits.items()},
         },
@@ -323,6 +361,7 @@ def save_model(model, tokenizer, config: dict, metrics: dict, output: Path) -> N
         "base_model": config["model"]["base"],
         "max_length": metrics["max_length"],
         "temperature": metrics["temperature"],
+        "mark_mentions": bool(config["model"].get("mark_mentions", False)),
         "versions": versions(),
         "metrics": metrics,
     }
