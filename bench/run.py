@@ -128,7 +128,7 @@ def train_epoch(kind: str, rows_n: int, repeats: int) -> dict:
             with tempfile.TemporaryDirectory() as tmp:
                 (Path(tmp) / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
                 cfg = {**config, "baseline": False, "data": {**config["data"], "paths": [tmp + "/rows.jsonl"], "splits": None}}
-                cfg["training"] = {**t, "epochs": 1}
+                cfg["training"] = {**t, "epochs": 1, "augment_pairs": 0.0}  # the same rows as the Trainer
                 metrics = train(cfg, output=Path(tmp) / "m", progress=False)
                 times.append(metrics["history"][0]["seconds"])
         else:
