@@ -63,6 +63,7 @@ def tiny_config(base: Path, corpus: Path, output: Path, **training) -> dict:
         "data": {"paths": [str(corpus)], "splits": None, "split_seed": 13, "val_fraction": 0.2, "test_fraction": 0.2, "extra_train": []},
         "training": {"seed": 8, "epochs": 6, "patience": 20, "batch_size": 4, "eval_batch_size": 32, "learning_rate": 1e-3, "weight_decay": 0.0, "warmup_ratio": 0.1, "class_weights": True, "label_smoothing": 0.0, "precision": "auto", "device": "cpu", "threads": 1, **training},
         "baseline": True,
+        "export_onnx": False,
         "output": str(output),
     }
 

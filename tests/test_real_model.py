@@ -21,9 +21,11 @@ def test_minilm_trains_saves_and_scores_offline(tmp_path, monkeypatch):
         "data": {"paths": [str(corpus)], "splits": None, "split_seed": 1, "val_fraction": 0.25, "test_fraction": 0.25},
         "training": {"seed": 1, "epochs": 1, "patience": 1, "batch_size": 8, "learning_rate": 5e-5, "warmup_ratio": 0.0, "threads": 2},
         "baseline": False,
+        "export_onnx": True,
         "output": str(tmp_path / "minilm"),
     }
     metrics = train(config, progress=False)
     assert metrics["epochs_run"] == 1 and 0 <= metrics["validation"]["macro_f1"] <= 1
+    assert (tmp_path / "minilm" / "onnx" / "model.int8.onnx").is_file() and "int8_macro_f1_delta" in metrics["onnx"]
     out = Predictor(tmp_path / "minilm", backend="torch").predict(["CSTO", "EU"], ["Armenia froze its participation in the bloc.", "Armenia wants to join the European Union."])
     assert [o["label"] in LABELS for o in out] == [True, True]
