@@ -108,6 +108,29 @@ def whole_process(model: str, n: int, repeats: int) -> dict:
     return {"pairs_per_s": round(n / statistics.median(full), 1), "ten_rows_s": round(statistics.median(ten_rows), 2), "help_s": round(statistics.median(helps), 3)}
 
 
+def streaming_memory(model: str, sizes: list[int]) -> list[tuple[int, float, int]]:
+    """(rows, seconds, peak RSS MB) of `stance predict` on files of growing size: memory stays flat."""
+    pairs, _ = load_pairs(1000)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            rows = Path(tmp) / f"rows-{n}.jsonl"
+            with rows.open("w", encoding="utf-8") as f:
+                for i in range(n):
+                    r = pairs[i % len(pairs)]
+                    f.write(json.dumps({"text": r["text"], "target": r["target"], "n": i}) + "\n")
+            code = (
+                "import resource, subprocess, sys, time; t = time.perf_counter(); "
+                "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+                "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+            )
+            stance = str(Path(sys.executable).parent / "stance")
+            res = subprocess.run([sys.executable, "-c", code, stance, "predict", model, str(rows), "-o", str(Path(tmp) / "out.jsonl")], capture_output=True, text=True, check=True)
+            seconds, rss = res.stdout.split()
+            out.append((n, round(float(seconds), 1), round(int(rss) / 1024)))
+    return out
+
+
 def train_epoch(kind: str, rows_n: int, repeats: int) -> dict:
     """Seconds for one epoch over the first `rows_n` training rows: ours or a padded Trainer."""
     sys.path.insert(0, str(ROOT / "src"))
@@ -156,6 +179,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train", action="store_true", help="also compare training speed")
+    parser.add_argument("--stream", default="2000,20000,100000", help="row counts for the streaming-memory check ('' to skip)")
     parser.add_argument("--train-rows", type=int, default=800, help="rows per timed training epoch")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--train-kind", help=argparse.SUPPRESS)
@@ -185,6 +209,11 @@ def main() -> None:
     print(f"\nScoring {args.pairs} pairs, median of {args.repeats} (cores: {len(os.sched_getaffinity(0))})\n")
     print("\n".join(lines))
     print(f"\n`stance predict` on 10 rows, cold: {shipped['ten_rows_s']} s;  `stance --help`: {shipped['help_s']} s")
+    if args.stream:
+        print("\nStreaming `stance predict` (default path), peak RSS as the input grows:")
+        print("| rows | seconds | peak RSS MB |\n|---|---|---|")
+        for n, seconds, rss in streaming_memory(model, [int(x) for x in args.stream.split(",")]):
+            print(f"| {n} | {seconds} | {rss} |")
     if args.train:
         extra = ["--train-rows", str(args.train_rows), "--repeats", str(max(1, args.repeats - 2))]
         ours = in_subprocess(["--train-kind", "stance", *extra])

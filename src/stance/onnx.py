@@ -91,7 +91,9 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
         if int8:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8)
+            # Per-channel weights, matrix multiplications only: the variant that kept macro-F1 best
+            # here (embeddings and layer norms stay fp32).
+            quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
             files.append("model.int8.onnx")
         if output.parent != model_dir or output.name != "onnx":
             tokenizer.save_pretrained(tmp)

@@ -104,9 +104,9 @@ class PairEncoder:
 class Predictor:
     """A saved stance model, ready to score (target, sentence) pairs.
 
-    backend: `torch`, `onnx` (fp32 export in MODEL/onnx), `onnx-int8`, or `auto`: the int8 ONNX copy
-    when the folder has one whose macro-F1 is within 0.01 of the torch model and onnxruntime is
-    installed, else torch. The ONNX paths never import torch or transformers, so they start fast.
+    backend: `torch`, `onnx` (fp32 export in MODEL/onnx), `onnx-int8`, or `auto`: the fastest copy
+    whose check at export kept macro-F1 within 0.01 of torch (int8, else fp32 ONNX) when onnxruntime
+    is installed, else torch. The ONNX paths never import torch or transformers, so they start fast.
     """
 
     def __init__(self, model_dir: str | Path, backend: str = "auto", batch_size: int = 64, threads: int | None = None):
@@ -152,14 +152,16 @@ class Predictor:
             return backend
         if not (self.model_dir / "model.safetensors").is_file():  # an exported folder: ONNX only
             return "onnx-int8" if (self.model_dir / "model.int8.onnx").is_file() else "onnx"
-        delta = self.meta.get("onnx", {}).get("int8_macro_f1_delta")
-        if (self.model_dir / "onnx" / "model.int8.onnx").is_file() and delta is not None and abs(delta) <= 0.01:
-            try:
-                import onnxruntime  # noqa: F401
-
-                return "onnx-int8"
-            except ImportError:
-                log.info("onnxruntime not installed; scoring with torch (pip install 'alliance-stance[onnx]')")
+        report = self.meta.get("onnx", {})
+        for name, key, file in (("onnx-int8", "int8", "model.int8.onnx"), ("onnx", "fp32", "model.onnx")):
+            delta = report.get(f"{key}_macro_f1_delta")
+            if (self.model_dir / "onnx" / file).is_file() and delta is not None and abs(delta) <= 0.01:
+                try:
+                    import onnxruntime  # noqa: F401
+                except ImportError:
+                    log.info("onnxruntime not installed; scoring with torch (pip install 'alliance-stance[onnx]')")
+                    return "torch"
+                return name
         return "torch"
 
     def logits(self, targets: list[str], texts: list[str]) -> np.ndarray:
