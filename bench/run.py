@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train", action="store_true", help="also compare training speed")
-    parser.add_argument("--stream", default="2000,20000,100000", help="row counts for the streaming-memory check ('' to skip)")
+    parser.add_argument("--stream", default="1000,5000,25000", help="row counts for the streaming-memory check ('' to skip)")
     parser.add_argument("--train-rows", type=int, default=800, help="rows per timed training epoch")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--train-kind", help=argparse.SUPPRESS)

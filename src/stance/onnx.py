@@ -7,6 +7,7 @@ so `stance predict` and `stance evaluate` take it like any model folder.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import warnings
 from pathlib import Path
@@ -93,7 +94,13 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
 
             # Per-channel weights, matrix multiplications only: the variant that kept macro-F1 best
             # here (embeddings and layer norms stay fp32).
-            quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # its advice to pre-process applies to vision models
+            try:
+                quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+            finally:
+                root.setLevel(level)
             files.append("model.int8.onnx")
         if output.parent != model_dir or output.name != "onnx":
             tokenizer.save_pretrained(tmp)

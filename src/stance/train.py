@@ -410,7 +410,8 @@ def model_card(config: dict, meta: dict) -> str:
         "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
         "model = AutoModelForSequenceClassification.from_pretrained(PATH)  # config.id2label has the 3 labels",
         "```",
-        "or `stance predict PATH rows.jsonl`, which also applies the stored temperature.",
+        "or `stance predict PATH rows.jsonl`, which also applies the stored temperature"
+        + (" and marks the words that refer to the target with « » as in training (`mark_mentions` in stance.json)." if meta.get("mark_mentions") else "."),
         "",
         "## Training data",
         "",
@@ -440,6 +441,7 @@ def model_card(config: dict, meta: dict) -> str:
         f"- base model: `{config['model']['base']}`; max length {meta['max_length']} tokens (fitted to the data)",
         f"- epochs run {m['epochs_run']}, best epoch {m['best_epoch']} (early stopping on validation macro-F1)",
         f"- training time {m['train_seconds']} s; temperature {meta['temperature']} (fitted on validation)",
+        f"- synthetic two-target training sentences added: {m['data'].get('augmented_train_rows', 0)} rows",
         f"- versions: {meta['versions']}",
         "- the full config is in `training_config.yaml`; metrics in `stance.json`",
         "",
