@@ -198,7 +198,7 @@ def main() -> None:
     results = {name: in_subprocess(["--variant", name, *common]) for name in ("pipeline", "torch", "onnx", "onnx-int8")}
     shipped = whole_process(model, args.pairs, args.repeats)
     base = results["pipeline"]
-    header = f"| path | pairs/s | × (a) | label agreement with (a) | test macro-F1 | peak RSS MB |\n|---|---|---|---|---|---|"
+    header = "| path | pairs/s | × (a) | label agreement with (a) | test macro-F1 | peak RSS MB |\n|---|---|---|---|---|---|"
     lines = [header]
     names = {"pipeline": "(a) transformers pipeline, batch 32", "torch": "(b) stance Predictor, torch (steady state)", "onnx": "(c) ONNX fp32", "onnx-int8": "(d) ONNX int8"}
     for key, label in names.items():

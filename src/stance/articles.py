@@ -366,8 +366,6 @@ def evaluate_articles(path, predictor=None, registry: Registry | None = None) ->
     finder = MentionFinder(registry or load_registry())
     tp = fp = fn = 0
     gold_labels, predicted_labels, misses, false_hits = [], [], [], []
-    by_kind: Counter = Counter()
-    found_by_kind: Counter = Counter()
     for article in read_gold_articles(path):
         found = {}
         for pair in find_pairs(article["text"], finder=finder):

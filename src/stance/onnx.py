@@ -131,11 +131,7 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
 
 
 def _onnx_logits(path: Path, tokenizer_dir: Path, targets: list[str], texts: list[str], max_length: int, mark: bool) -> np.ndarray:
-    from .predict import PairEncoder, length_sorted_batches
+    from .predict import PairEncoder, batched_logits
 
-    classifier, encoder = OnnxClassifier(path), PairEncoder(tokenizer_dir, max_length, mark)
-    encodings = encoder.encode(targets, texts)
-    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    for batch in length_sorted_batches([len(e.ids) for e in encodings], 32):
-        out[batch] = classifier.run(encoder.pad([encodings[i] for i in batch]))
-    return out
+    classifier = OnnxClassifier(path)
+    return batched_logits(PairEncoder(tokenizer_dir, max_length, mark), classifier.run, classifier.inputs, targets, texts, 32)

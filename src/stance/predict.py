@@ -66,6 +66,17 @@ def read_meta(model_dir: str | Path) -> dict:
         raise StanceError(f"{path}: not valid JSON") from None
 
 
+def batched_logits(encoder: "PairEncoder", run, inputs: list[str], targets: list[str], texts: list[str], batch_size: int) -> np.ndarray:
+    """Logits in input order, computed in batches sorted by length and padded per batch.
+    `run` maps a dict of int64 arrays (the model's `inputs`) to a batch of logits."""
+    encodings = encoder.encode(targets, texts)
+    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    for batch in length_sorted_batches([len(e.ids) for e in encodings], batch_size):
+        features = encoder.pad([encodings[i] for i in batch])
+        out[batch] = run({k: features[k] for k in inputs})
+    return out
+
+
 class PairEncoder:
     """Tokenises (target, sentence) pairs with the model folder's tokenizer.json via `tokenizers`
     directly: the same Rust tokenizer transformers wraps, without importing transformers."""
@@ -165,14 +176,8 @@ class Predictor:
         return "torch"
 
     def logits(self, targets: list[str], texts: list[str]) -> np.ndarray:
-        """Raw logits, one row per pair, in input order; batches sorted by length, padded per batch."""
-        encodings = self.encoder.encode(targets, texts)
-        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        for batch in length_sorted_batches([len(e.ids) for e in encodings], self.batch_size):
-            features = self.encoder.pad([encodings[i] for i in batch])
-            features = {k: features[k] for k in self.inputs}
-            out[batch] = self._run(features)
-        return out
+        """Raw logits, one row per pair, in input order."""
+        return batched_logits(self.encoder, self._run, self.inputs, targets, texts, self.batch_size)
 
     def _run(self, features: dict[str, np.ndarray]) -> np.ndarray:
         if self.backend != "torch":

@@ -25,7 +25,7 @@ import numpy as np
 from .data import data_hash, load_rows, make_splits, read_splits, split_rows
 from .errors import StanceError
 from .evaluate import compute_metrics
-from .files import atomic_dir, atomic_file
+from .files import atomic_dir
 from .labels import LABEL2ID, LABELS
 from .predict import META_FILE, softmax, torch_logits
 
