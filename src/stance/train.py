@@ -54,7 +54,7 @@ def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
     """Synthetic two-target sentences that teach the model to read the target.
 
     Joins two single-target sentences from different stories whose targets and labels differ
-    ("S1 S2"), and keeps both labels: (S1 S2, target of S1) keeps S1's label and (S1 S2, target of
+    ("S1 S2", or one sentence "S1; s2", "S1, while s2"), and keeps both labels: (S1 S2, target of S1) keeps S1's label and (S1 S2, target of
     S2) keeps S2's. `fraction` × len(rows) such sentences are made (two rows each). Training only.
     """
     import random
@@ -76,7 +76,10 @@ def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
             continue
         if b["target"] in {m.target for m in finder.find(a["text"])} or a["target"] in {m.target for m in finder.find(b["text"])}:
             continue  # each target must be named in its own half only
-        text = f"{a['text']} {b['text']}"
+        # Half as two sentences, half as one sentence of two clauses ("A joined X, while B quit Y"),
+        # the form real two-alliance sentences take.
+        joiner = rng.choice([" ", " ", "; ", ", while ", " – and "])
+        text = f"{a['text']}{joiner}{b['text']}" if joiner == " " else f"{a['text'].rstrip('.!? ')}{joiner}{b['text'][:1].lower()}{b['text'][1:]}"
         story = f"aug-{len(out) // 2:05d}"
         out += [{**a, "text": text, "article_id": story, "origin": "augmented"}, {**b, "text": text, "article_id": story, "origin": "augmented"}]
     return out
