@@ -196,10 +196,10 @@ def mark_target(text: str, target: str, finder: MentionFinder | None = None) -> 
     unchanged (an unknown target, or a reference the sentence alone does not show).
     """
     finder = finder or default_finder()
-    direct = [m for m in finder.find(text) if m.target == target]
-    spans = [(m.start, m.end) for m in direct]
+    mentions = finder.find(text)
+    spans = [(m.start, m.end) for m in mentions if m.target == target]
     if not spans and target in finder.registry.alliances:
-        spans = [(s, e) for s, e, key in finder.find_anaphors(text, finder.find(text)) if finder.accepted(target, key)]
+        spans = [(s, e) for s, e, key in finder.find_anaphors(text, mentions) if finder.accepted(target, key)]
     for start, end in sorted(spans, reverse=True):
         text = f"{text[:start]}{MARK_OPEN} {text[start:end]} {MARK_CLOSE}{text[end:]}"
     return text

@@ -211,12 +211,10 @@ def score_articles(predictor, articles, min_confidence=None, skip_articles: int 
     With `skip_articles`, that many output rows are taken as already written (resume): whole
     articles are skipped while their rows fit in that count.
     """
-    from .articles import MentionFinder, find_pairs
+    from .articles import default_finder, find_pairs
     from .predict import CHUNK_ROWS
 
-    from .alliances import load_registry
-
-    finder = MentionFinder(load_registry())
+    finder = default_finder()
     pending: list[dict] = []
     to_skip = skip_articles
 
