@@ -6,7 +6,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import tiny_config
+from conftest import tiny_config, write_jsonl
 
 from stance.errors import StanceError
 from stance.labels import ID2LABEL
@@ -54,7 +54,7 @@ def _stop_after_first_epoch(base, corpus, output):
     """Run training in a subprocess that is killed with SIGKILL right after the first checkpoint."""
     script = textwrap.dedent(f"""
         import os, signal, stance.train as t
-        from conftest import tiny_config
+        from conftest import tiny_config, write_jsonl
         original = t._save_checkpoint
         def save_then_die(*args, **kwargs):
             original(*args, **kwargs)
@@ -105,3 +105,47 @@ def test_max_length_and_temperature_fits():
     logits = rng.normal(size=(500, 3))
     logits[np.arange(500), gold] += 1.0
     assert fit_temperature(logits * 5, list(gold)) > 2  # overconfident logits are cooled
+
+
+def test_distillation_follows_the_teacher_alone_at_weight_one_and_ignores_it_at_zero(tiny_model, tiny_base, corpus_dir, tmp_path):
+    import numpy as np
+
+    from stance.data import load_rows, make_splits, write_splits
+    from stance.labels import LABELS
+    from stance.predict import Predictor, softmax
+    from stance.train import prepare_splits, teacher_probs
+
+    config = tiny_config(tiny_base, corpus_dir, tmp_path / "plain", seed=3, epochs=3)
+    rows = load_rows([corpus_dir])
+    assignment = make_splits(rows, 13, 0.2, 0.2)
+    write_splits(assignment, tmp_path / "splits.csv")
+    config["data"]["splits"] = str(tmp_path / "splits.csv")
+    # The same corpus with every training label wrong (validation and test untouched).
+    rotated = tmp_path / "rotated"
+    rotated.mkdir()
+    held_out = {(r["text"], r["target"]) for r in rows if assignment[r["article_id"]] != "train"}
+
+    def wrong(r):  # (a sentence also in validation or test keeps its label: the reader refuses conflicts)
+        return assignment[r["article_id"]] == "train" and (r["text"], r["target"]) not in held_out
+
+    write_jsonl(rotated / "rows.jsonl", [{**r, "label": LABELS[(LABELS.index(r["label"]) + 1) % 3]} if wrong(r) else r for r in rows])
+
+    train_rows = prepare_splits(config)["train"]
+    logits = Predictor(tiny_model, backend="torch").logits([r["target"] for r in train_rows], [r["text"] for r in train_rows])
+    soft = teacher_probs(tiny_model, train_rows, 1.0).numpy()
+    assert np.allclose(soft, softmax(logits), atol=1e-5)
+    assert (teacher_probs(tiny_model, train_rows, 4.0).numpy().max(1) <= soft.max(1) + 1e-6).all()  # softened
+
+    def curve(m):
+        return [(h["loss"], h["val_macro_f1"]) for h in m["history"]]
+
+    def run(name, corpus=corpus_dir, **distill):
+        training = {**config["training"], **({"teacher": str(tiny_model)} if distill else {}), **distill}
+        return train({**config, "data": {**config["data"], "paths": [str(corpus)]}, "training": training}, tmp_path / name, progress=False)
+
+    plain = run("plain")
+    assert curve(run("weight0", distill_weight=0.0)) == curve(plain) and "distilled_from" not in plain
+    student = run("student", distill_weight=1.0)
+    assert student["distilled_from"]["teacher"] == str(tiny_model) and curve(student) != curve(plain)
+    # At weight 1 the gold labels play no part: wrong training labels give the same run.
+    assert curve(run("student-rotated", rotated, distill_weight=1.0)) == curve(student)

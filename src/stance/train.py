@@ -169,6 +169,23 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[dict, dic
 # ---------------------------------------------------------------- training
 
 
+def teacher_probs(teacher: str | Path, rows: list[dict], temperature: float):
+    """A trained model's probabilities at `temperature` for each row (a float tensor, rows × labels):
+    the soft targets of distillation. The teacher reads the rows with its own tokenizer, max length
+    and mention marking."""
+    import torch
+
+    from .predict import Predictor
+
+    predictor = Predictor(teacher, backend="torch", batch_size=64)
+    if predictor.meta.get("labels", list(LABELS)) != list(LABELS):
+        raise StanceError(f"teacher {teacher}: its labels {predictor.meta.get('labels')} are not {list(LABELS)}")
+    log.info("teacher %s: scoring %d training rows", teacher, len(rows))
+    logits = predictor.logits([r["target"] for r in rows], [r["text"] for r in rows])
+    return torch.from_numpy(softmax(logits, temperature)).float()
+
+
+
 def prepare_splits(config: dict) -> dict[str, list[dict]]:
     """Rows per split as the config says: the fixed split file if it exists, else a seeded split."""
     data = config["data"]
@@ -232,6 +249,9 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         encoded = encode_pairs(tokenizer, [r["target"] for r in fit_rows], [r["text"] for r in fit_rows], max_length, mark=mark)
         lengths = [len(ids) for ids in encoded["input_ids"]]
     labels = torch.tensor([LABEL2ID[r["label"]] for r in fit_rows])
+    teacher = t.get("teacher")
+    distill_weight, distill_temperature = float(t.get("distill_weight", 0.5)), float(t.get("distill_temperature", 2.0))
+    soft_labels = teacher_probs(teacher, fit_rows, distill_temperature).to(device) if teacher else None
 
     batch_size = int(t["batch_size"])
     steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
@@ -278,6 +298,12 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
             with torch.autocast(device.type, dtype=torch.bfloat16 if use_bf16 else torch.float16, enabled=use_bf16 or use_fp16):
                 logits = model(**features).logits
             loss = loss_fn(logits.float(), labels[batch].to(device))
+            if soft_labels is not None:
+                # Hinton et al. (2015): match the teacher's softened probabilities; T² keeps the
+                # gradient scale independent of the temperature.
+                student = torch.log_softmax(logits.float() / distill_temperature, dim=-1)
+                distill = torch.nn.functional.kl_div(student, soft_labels[batch], reduction="batchmean") * distill_temperature**2
+                loss = (1 - distill_weight) * loss + distill_weight * distill
             if scaler:
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)
@@ -314,6 +340,8 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     if test_rows:
         test_logits = torch_logits(model, tokenizer, [r["target"] for r in test_rows], [r["text"] for r in test_rows], max_length, mark=mark)
         metrics["test"] = _split_metrics(test_rows, test_logits, temperature)
+    if teacher:
+        metrics["distilled_from"] = {"teacher": str(teacher), "weight": distill_weight, "temperature": distill_temperature}
     if config.get("baseline", True):
         metrics["baseline"] = baseline_metrics(train_rows, {"validation": val_rows, "test": test_rows}, seed)
     metrics.update(
