@@ -131,6 +131,13 @@ def streaming_memory(model: str, sizes: list[int]) -> list[tuple[int, float, int
     return out
 
 
+def print_streaming(model: str, sizes: str) -> None:
+    print(f"\nStreaming `stance predict` (default path) with {Path(model).name}, peak RSS as the input grows:")
+    print("| rows | seconds | peak RSS MB |\n|---|---|---|")
+    for n, seconds, rss in streaming_memory(model, [int(x) for x in sizes.split(",")]):
+        print(f"| {n} | {seconds} | {rss} |", flush=True)
+
+
 def train_epoch(kind: str, rows_n: int, repeats: int) -> dict:
     """Seconds for one epoch over the first `rows_n` training rows: ours or a padded Trainer."""
     sys.path.insert(0, str(ROOT / "src"))
@@ -180,6 +187,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train", action="store_true", help="also compare training speed")
     parser.add_argument("--stream", default="1000,5000,25000", help="row counts for the streaming-memory check ('' to skip)")
+    parser.add_argument("--stream-only", action="store_true", help="only the streaming-memory check (e.g. a 1M-row file with a small model)")
     parser.add_argument("--train-rows", type=int, default=800, help="rows per timed training epoch")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--train-kind", help=argparse.SUPPRESS)
@@ -194,6 +202,9 @@ def main() -> None:
     model = str(Path(args.model).resolve())
     if not (Path(model) / "onnx" / "model.int8.onnx").is_file():
         subprocess.run([str(Path(sys.executable).parent / "stance"), "export", model, "--int8"], check=True, capture_output=True)
+    if args.stream_only:
+        print_streaming(model, args.stream)
+        return
     common = ["--model", model, "--pairs", str(args.pairs), "--repeats", str(args.repeats)]
     results = {name: in_subprocess(["--variant", name, *common]) for name in ("pipeline", "torch", "onnx", "onnx-int8")}
     shipped = whole_process(model, args.pairs, args.repeats)
@@ -210,10 +221,7 @@ def main() -> None:
     print("\n".join(lines))
     print(f"\n`stance predict` on 10 rows, cold: {shipped['ten_rows_s']} s;  `stance --help`: {shipped['help_s']} s")
     if args.stream:
-        print("\nStreaming `stance predict` (default path), peak RSS as the input grows:")
-        print("| rows | seconds | peak RSS MB |\n|---|---|---|")
-        for n, seconds, rss in streaming_memory(model, [int(x) for x in args.stream.split(",")]):
-            print(f"| {n} | {seconds} | {rss} |")
+        print_streaming(model, args.stream)
     if args.train:
         extra = ["--train-rows", str(args.train_rows), "--repeats", str(max(1, args.repeats - 2))]
         ours = in_subprocess(["--train-kind", "stance", *extra])

@@ -45,3 +45,15 @@ def test_auto_backend_uses_int8_only_when_it_keeps_macro_f1(tiny_model, tmp_path
     meta["onnx"]["fp32_macro_f1_delta"] = -0.02
     (model / "stance.json").write_text(json.dumps(meta))
     assert Predictor(model).backend == "torch"
+
+
+def test_cli_export_checks_on_labeled_rows(tiny_model, tmp_path):
+    rows = synthetic_rows(6, seed=5)
+    data = write_jsonl(tmp_path / "check.jsonl", rows)
+    result = CliRunner().invoke(app, ["export", str(tiny_model), "--int8", "--check", str(data), "--output", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["rows_checked"] == len(rows) and "int8_macro_f1_delta" in report and "torch_macro_f1" in report
+    assert json.loads((tmp_path / "x" / "stance.json").read_text())["onnx"]["int8_macro_f1_delta"] == report["int8_macro_f1_delta"]
+    missing = CliRunner().invoke(app, ["export", str(tiny_model), "--check", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 2 and "nope.jsonl" in missing.output

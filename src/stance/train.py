@@ -473,6 +473,11 @@ def model_card(config: dict, meta: dict) -> str:
         f"- epochs run {m['epochs_run']}, best epoch {m['best_epoch']} (early stopping on validation macro-F1)",
         f"- training time {m['train_seconds']} s; temperature {meta['temperature']} (fitted on validation)",
         f"- synthetic two-target training sentences added: {m['data'].get('augmented_train_rows', 0)} rows",
+    ]
+    if "distilled_from" in m:
+        d = m["distilled_from"]
+        lines.append(f"- distilled from `{d['teacher']}` (weight {d['weight']} on its soft targets, temperature {d['temperature']})")
+    lines += [
         f"- versions: {meta['versions']}",
         "- the full config is in `training_config.yaml`; metrics in `stance.json`",
         "",
