@@ -133,3 +133,27 @@ def test_fuzz_alliance_soup(parts):
     text = " ".join(parts)
     for p in find_pairs(text):
         assert p.target in load_registry().alliances
+
+
+def _flat_alternation(forms, flags):
+    """The plain regex the trie replaces: every form as its own whole-word branch, longest first."""
+    import re
+
+    parts = [f"(?<!\\w){re.escape(f)}" + ("(?!\\w)" if f[-1].isalnum() else "") for f in sorted(forms, key=len, reverse=True)]
+    return re.compile("|".join(parts), flags)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    forms=st.sets(st.text(alphabet="abAB .-'", min_size=1, max_size=6).filter(lambda f: f.strip() == f and f), min_size=1, max_size=12),
+    text=st.text(alphabet="abAB .-'x", max_size=40),
+    ignore_case=st.booleans(),
+)
+def test_trie_regex_matches_exactly_what_a_flat_alternation_matches(forms, text, ignore_case):
+    import re
+
+    from stance.articles import _alternation
+
+    flags = re.IGNORECASE if ignore_case else 0
+    spans = [(m.start(), m.end()) for m in _alternation(forms, flags).finditer(text)]
+    assert spans == [(m.start(), m.end()) for m in _flat_alternation(forms, flags).finditer(text)]
