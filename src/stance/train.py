@@ -177,13 +177,12 @@ def teacher_probs(teacher: str | Path, rows: list[dict], temperature: float):
 
     from .predict import Predictor
 
-    predictor = Predictor(teacher, backend="torch", batch_size=64)
+    predictor = Predictor(teacher, backend="torch", batch_size=64, threads=torch.get_num_threads())
     if predictor.meta.get("labels", list(LABELS)) != list(LABELS):
         raise StanceError(f"teacher {teacher}: its labels {predictor.meta.get('labels')} are not {list(LABELS)}")
     log.info("teacher %s: scoring %d training rows", teacher, len(rows))
     logits = predictor.logits([r["target"] for r in rows], [r["text"] for r in rows])
     return torch.from_numpy(softmax(logits, temperature)).float()
-
 
 
 def prepare_splits(config: dict) -> dict[str, list[dict]]:
