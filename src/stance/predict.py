@@ -66,14 +66,27 @@ def read_meta(model_dir: str | Path) -> dict:
         raise StanceError(f"{path}: not valid JSON") from None
 
 
-def batched_logits(encoder: "PairEncoder", run, inputs: list[str], targets: list[str], texts: list[str], batch_size: int) -> np.ndarray:
+def batched_logits(encoder: "PairEncoder", run, inputs: list[str], targets: list[str], texts: list[str], batch_size: int, workers: int = 1) -> np.ndarray:
     """Logits in input order, computed in batches sorted by length and padded per batch.
-    `run` maps a dict of int64 arrays (the model's `inputs`) to a batch of logits."""
+    `run` maps a dict of int64 arrays (the model's `inputs`) to a batch of logits; with `workers` > 1
+    that many batches run at once (for a `run` that releases the GIL, as ONNX Runtime does)."""
     encodings = encoder.encode(targets, texts)
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    for batch in length_sorted_batches([len(e.ids) for e in encodings], batch_size):
+    batches = list(length_sorted_batches([len(e.ids) for e in encodings], batch_size))
+
+    def score(batch: list[int]) -> np.ndarray:
         features = encoder.pad([encodings[i] for i in batch])
-        out[batch] = run({k: features[k] for k in inputs})
+        return run({k: features[k] for k in inputs})
+
+    if workers > 1 and len(batches) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            for batch, logits in zip(batches, pool.map(score, batches)):
+                out[batch] = logits
+    else:
+        for batch in batches:
+            out[batch] = score(batch)
     return out
 
 
@@ -148,7 +161,9 @@ class Predictor:
         else:
             from .onnx import OnnxClassifier
 
-            self.model = OnnxClassifier(self._onnx_file(self.backend), self.threads)
+            # One session run by `threads` batches at once, each on one core: about 13% faster on
+            # 2 cores than one batch at a time on all cores (small matrices scale poorly across cores).
+            self.model = OnnxClassifier(self._onnx_file(self.backend), threads=1)
             self.inputs = self.model.inputs
 
     def _onnx_file(self, backend: str) -> Path:
@@ -177,7 +192,8 @@ class Predictor:
 
     def logits(self, targets: list[str], texts: list[str]) -> np.ndarray:
         """Raw logits, one row per pair, in input order."""
-        return batched_logits(self.encoder, self._run, self.inputs, targets, texts, self.batch_size)
+        workers = self.threads if self.backend != "torch" else 1
+        return batched_logits(self.encoder, self._run, self.inputs, targets, texts, self.batch_size, workers)
 
     def _run(self, features: dict[str, np.ndarray]) -> np.ndarray:
         if self.backend != "torch":
