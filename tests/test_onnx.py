@@ -23,6 +23,9 @@ def test_onnx_export_agrees_with_torch_and_is_a_model_folder(tiny_model, tmp_pat
     assert onnx.backend == "onnx-int8"  # a folder with only ONNX files scores with the int8 copy
     fp32 = Predictor(tmp_path / "onnx-model", backend="onnx").predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
     assert abs(fp32 - torch_out).max() < 1e-4
+    # Several batches scored at once on two threads come back in input order.
+    parallel = Predictor(tmp_path / "onnx-model", backend="onnx", batch_size=3, threads=2).predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
+    assert abs(parallel - torch_out).max() < 1e-4
     data = write_jsonl(tmp_path / "eval.jsonl", rows)
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "onnx-model"), str(data), "--json"])
     assert result.exit_code == 0, result.output
