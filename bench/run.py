@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+STANCE = str(Path(sys.executable).parent / "stance")  # the CLI of the environment running the bench
 LABELS = ("hostile", "conciliatory", "neutral")
 
 
@@ -95,22 +96,27 @@ def whole_process(model: str, n: int, repeats: int) -> dict:
         rows.write_text("".join(json.dumps({"text": r["text"], "target": r["target"]}) + "\n" for r in pairs), encoding="utf-8")
         ten = Path(tmp) / "ten.jsonl"
         ten.write_text("".join(rows.read_text().splitlines(keepends=True)[:10]))
-        stance = str(Path(sys.executable).parent / "stance")
 
         def timed(cmd):
             start = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             return time.perf_counter() - start
 
-        full = [timed([stance, "predict", model, str(rows), "-o", str(Path(tmp) / "out.jsonl")]) for _ in range(repeats)]
-        ten_rows = [timed([stance, "predict", model, str(ten), "-o", str(Path(tmp) / "ten-out.jsonl")]) for _ in range(repeats)]
-        helps = [timed([stance, "--help"]) for _ in range(5)]
+        full = [timed([STANCE, "predict", model, str(rows), "-o", str(Path(tmp) / "out.jsonl")]) for _ in range(repeats)]
+        ten_rows = [timed([STANCE, "predict", model, str(ten), "-o", str(Path(tmp) / "ten-out.jsonl")]) for _ in range(repeats)]
+        helps = [timed([STANCE, "--help"]) for _ in range(5)]
     return {"pairs_per_s": round(n / statistics.median(full), 1), "ten_rows_s": round(statistics.median(ten_rows), 2), "help_s": round(statistics.median(helps), 3)}
 
 
 def streaming_memory(model: str, sizes: list[int]) -> list[tuple[int, float, int]]:
     """(rows, seconds, peak RSS MB) of `stance predict` on files of growing size: memory stays flat."""
     pairs, _ = load_pairs(1000)
+    # Peak RSS of the child process alone, measured from a small parent.
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -119,13 +125,7 @@ def streaming_memory(model: str, sizes: list[int]) -> list[tuple[int, float, int
                 for i in range(n):
                     r = pairs[i % len(pairs)]
                     f.write(json.dumps({"text": r["text"], "target": r["target"], "n": i}) + "\n")
-            code = (
-                "import resource, subprocess, sys, time; t = time.perf_counter(); "
-                "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-                "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-            )
-            stance = str(Path(sys.executable).parent / "stance")
-            res = subprocess.run([sys.executable, "-c", code, stance, "predict", model, str(rows), "-o", str(Path(tmp) / "out.jsonl")], capture_output=True, text=True, check=True)
+            res = subprocess.run([sys.executable, "-c", code, STANCE, "predict", model, str(rows), "-o", str(Path(tmp) / "out.jsonl")], capture_output=True, text=True, check=True)
             seconds, rss = res.stdout.split()
             out.append((n, round(float(seconds), 1), round(int(rss) / 1024)))
     return out
@@ -201,7 +201,7 @@ def main() -> None:
 
     model = str(Path(args.model).resolve())
     if not (Path(model) / "onnx" / "model.int8.onnx").is_file():
-        subprocess.run([str(Path(sys.executable).parent / "stance"), "export", model, "--int8"], check=True, capture_output=True)
+        subprocess.run([STANCE, "export", model, "--int8"], check=True, capture_output=True)
     if args.stream_only:
         print_streaming(model, args.stream)
         return

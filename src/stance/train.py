@@ -54,8 +54,8 @@ def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
     """Synthetic two-target sentences that teach the model to read the target.
 
     Joins two single-target sentences from different stories whose targets and labels differ
-    ("S1 S2", or one sentence "S1; s2", "S1, while s2"), and keeps both labels: (S1 S2, target of S1) keeps S1's label and (S1 S2, target of
-    S2) keeps S2's. `fraction` × len(rows) such sentences are made (two rows each). Training only.
+    ("S1 S2", or one sentence "S1; s2", "S1, while s2"), and keeps both labels: (S1 S2, target of
+    S1) keeps S1's label and (S1 S2, target of S2) keeps S2's. `fraction` × len(rows) such sentences are made (two rows each). Training only.
     """
     import random
 
@@ -177,9 +177,8 @@ def teacher_probs(teacher: str | Path, rows: list[dict], temperature: float):
 
     from .predict import Predictor
 
+    # Predictor refuses a folder whose label map is not the contract's, so columns line up with ours.
     predictor = Predictor(teacher, backend="torch", batch_size=64, threads=torch.get_num_threads())
-    if predictor.meta.get("labels", list(LABELS)) != list(LABELS):
-        raise StanceError(f"teacher {teacher}: its labels {predictor.meta.get('labels')} are not {list(LABELS)}")
     log.info("teacher %s: scoring %d training rows", teacher, len(rows))
     logits = predictor.logits([r["target"] for r in rows], [r["text"] for r in rows])
     return torch.from_numpy(softmax(logits, temperature)).float()
