@@ -41,6 +41,12 @@ def test_data_stats_and_split(tmp_path):
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "splits.csv").read_text().splitlines()
     assert lines[0] == "article_id,split" and len(lines) == 21
+    # More data: --keep leaves every story where it was and places only the new ones.
+    write_jsonl(corpus / "b.jsonl", [{**r, "article_id": "new-" + r["article_id"]} for r in synthetic_rows(10, seed=5)])
+    result = runner.invoke(app, ["data", "split", "--config", str(config), "--keep"])
+    assert result.exit_code == 0 and "30 stories, 10 new" in result.output, result.output
+    grown = (tmp_path / "splits.csv").read_text().splitlines()
+    assert set(lines) < set(grown) and len(grown) == 31
 
 
 def test_train_command_with_overrides_saves_the_config_used(tiny_base, corpus_dir, tmp_path):

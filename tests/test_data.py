@@ -111,6 +111,17 @@ def test_splits_are_grouped_seeded_and_stratified():
     assert Counter(r["label"] for r in splits["test"]) == {"hostile": 12, "conciliatory": 12, "neutral": 12}
 
 
+def test_splits_keep_an_earlier_assignment_and_place_only_new_stories():
+    rows = synthetic_rows(60)
+    old = make_splits(rows[:90], seed=1, val_fraction=0.1, test_fraction=0.2)  # the first 30 stories
+    old["gone-001"] = "test"  # a story no longer in the data is dropped, not kept
+    grown = make_splits(rows, seed=1, val_fraction=0.1, test_fraction=0.2, keep=old)
+    assert "gone-001" not in grown and len(grown) == 60
+    assert all(grown[a] == split for a, split in old.items() if a != "gone-001")
+    # The new stories fill the splits back to their fractions over all rows.
+    assert Counter(grown.values())["test"] == 12 and Counter(grown.values())["validation"] == 6
+
+
 def test_dataset_dict_and_stats():
     rows = synthetic_rows(10)
     dd = to_dataset_dict(split_rows(rows, make_splits(rows)))

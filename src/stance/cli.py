@@ -96,18 +96,24 @@ def data_stats(
 def data_split(
     config: Annotated[Path, typer.Option(help="Config whose data section names the files, seed and fractions.")] = Path("configs/default.yaml"),
     output: Annotated[Optional[Path], typer.Option(help="Where to write article_id,split (default: the config's data.splits).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the stories of the existing split file where they are; assign only new stories.")] = False,
 ) -> None:
     """Assign every story to train/validation/test (seeded, grouped by article_id, stratified) and save it."""
     from .config import load_config
-    from .data import load_rows, make_splits, write_splits
+    from .data import load_rows, make_splits, read_splits, write_splits
+    from .errors import StanceError
 
     cfg = load_config(config)["data"]
     rows = load_rows(cfg["paths"])
-    assignment = make_splits(rows, cfg.get("split_seed", 13), cfg.get("val_fraction", 0.1), cfg.get("test_fraction", 0.15))
     path = output or Path(cfg["splits"])
+    if keep and not Path(cfg["splits"]).is_file():
+        raise StanceError(f"{cfg['splits']}: no split file to keep (run `stance data split` without --keep)")
+    kept = read_splits(cfg["splits"]) if keep else None
+    assignment = make_splits(rows, cfg.get("split_seed", 13), cfg.get("val_fraction", 0.1), cfg.get("test_fraction", 0.15), keep=kept)
     write_splits(assignment, path)
     counts = {s: sum(1 for r in rows if assignment[r["article_id"]] == s) for s in ("train", "validation", "test")}
-    typer.echo(f"wrote {path}: {len(assignment)} stories; rows {counts}")
+    new = f", {sum(1 for a in assignment if a not in kept)} new" if kept is not None else ""
+    typer.echo(f"wrote {path}: {len(assignment)} stories{new}; rows {counts}")
 
 
 @data_app.command("export")

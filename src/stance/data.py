@@ -266,23 +266,29 @@ def corpus_stats(rows: list[dict]) -> dict:
     }
 
 
-def make_splits(rows: list[dict], seed: int = 13, val_fraction: float = 0.1, test_fraction: float = 0.15) -> dict[str, str]:
+def make_splits(
+    rows: list[dict], seed: int = 13, val_fraction: float = 0.1, test_fraction: float = 0.15, keep: dict[str, str] | None = None
+) -> dict[str, str]:
     """Assign each story (`article_id`) to train, validation or test.
 
     Grouped: a story never spans two splits. Stratified as far as grouping allows: stories go,
     largest first and in seeded random order among equals, to the split whose per-label counts
     are furthest below their targets. The same rows and seed always give the same assignment.
+    `keep`: an earlier assignment whose stories stay where they are (so that adding data never
+    moves a test story into training); only the stories it lacks are assigned.
     """
     stories: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
         stories[r["article_id"]][r["label"]] += 1
-    ids = sorted(stories)
-    random.Random(seed).shuffle(ids)
-    ids.sort(key=lambda a: -sum(stories[a].values()))  # stable: keeps the shuffled order among ties
     totals = Counter(r["label"] for r in rows)
     fractions = {"train": 1 - val_fraction - test_fraction, "validation": val_fraction, "test": test_fraction}
     filled = {s: Counter() for s in SPLITS}
-    assignment = {}
+    assignment = {a: split for a, split in (keep or {}).items() if a in stories}
+    for story, split in assignment.items():
+        filled[split].update(stories[story])
+    ids = sorted(a for a in stories if a not in assignment)
+    random.Random(seed).shuffle(ids)
+    ids.sort(key=lambda a: -sum(stories[a].values()))  # stable: keeps the shuffled order among ties
     for story in ids:
         counts = stories[story]
 
