@@ -171,11 +171,12 @@ def check_record(record: dict, file: str, line: int, labeled: bool = True) -> li
     return problems
 
 
-def validate_files(paths: Iterable[str | Path], labeled: bool = True) -> tuple[int, list[Problem]]:
+def validate_files(paths: Iterable[str | Path], labeled: bool = True, valid: list | None = None) -> tuple[int, list[Problem]]:
     """Check every row of every file; return the number of rows read and all problems found.
 
     Beyond single rows it finds exact duplicates (same story, text and target) and the same
-    (text, target) labeled differently anywhere in the files.
+    (text, target) labeled differently anywhere in the files. `valid`, if given, receives every
+    row without a fatal problem, so that a caller reads the files once.
     """
     problems: list[Problem] = []
     n = 0
@@ -189,18 +190,18 @@ def validate_files(paths: Iterable[str | Path], labeled: bool = True) -> tuple[i
                 continue
             n += 1
             row_problems = check_record(record, str(path), line, labeled)
-            problems.extend(row_problems)
-            if not labeled or any(p.fatal for p in row_problems):
-                continue
-            key = (record["text"].strip(), record["target"])
-            if key in seen:
-                first_file, first_line, first_label = seen[key]
-                if first_label != record["label"]:
-                    problems.append(Problem(str(path), line, "label", f"{record['label']!r} but {first_file}:{first_line} labels the same text and target {first_label!r}"))
+            if labeled and not any(p.fatal for p in row_problems):
+                key = (record["text"].strip(), record["target"])
+                if key not in seen:
+                    seen[key] = (str(path), line, record["label"])
+                elif seen[key][2] != record["label"]:
+                    first_file, first_line, first_label = seen[key]
+                    row_problems.append(Problem(str(path), line, "label", f"{record['label']!r} but {first_file}:{first_line} labels the same text and target {first_label!r}"))
                 else:
-                    problems.append(Problem(str(path), line, "text", f"duplicate of {first_file}:{first_line}", fatal=False))
-            else:
-                seen[key] = (str(path), line, record["label"])
+                    row_problems.append(Problem(str(path), line, "text", f"duplicate of {seen[key][0]}:{seen[key][1]}", fatal=False))
+            problems.extend(row_problems)
+            if valid is not None and not any(p.fatal for p in row_problems):
+                valid.append(record)
         if empty:
             problems.append(Problem(str(path), 0, "-", "file holds no rows"))
     return n, problems
@@ -215,7 +216,8 @@ def load_rows(paths: str | Path | Iterable[str | Path], labeled: bool = True, sk
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    n, problems = validate_files(paths, labeled)
+    valid: list[dict] = []
+    n, problems = validate_files(paths, labeled, valid)
     fatal = [p for p in problems if p.fatal]
     for p in problems:
         if not p.fatal and "duplicate" not in p.message:
@@ -224,22 +226,18 @@ def load_rows(paths: str | Path | Iterable[str | Path], labeled: bool = True, sk
         shown = "\n".join(map(str, fatal[:30]))
         more = f"\n... and {len(fatal) - 30} more" if len(fatal) > 30 else ""
         raise StanceError(f"{len(fatal)} invalid row(s):\n{shown}{more}")
-    bad_lines = {(p.file, p.line) for p in fatal}
     keep = REQUIRED + ("source_url",) if labeled else None
     rows, seen = [], set()
-    for path in expand_paths(paths):
-        for line, record, _ in read_records(path):
-            if record is None or (str(path), line) in bad_lines:
+    for record in valid:
+        if labeled:
+            key = (record["article_id"], record["text"].strip(), record["target"])
+            if key in seen:
                 continue
-            if labeled:
-                key = (record["article_id"], record["text"].strip(), record["target"])
-                if key in seen:
-                    continue
-                seen.add(key)
-                record = {k: record[k] for k in keep if k in record}
-            rows.append(record)
+            seen.add(key)
+            record = {k: record[k] for k in keep if k in record}
+        rows.append(record)
     if fatal:
-        log.warning("skipped %d invalid row(s); first: %s", len(bad_lines), fatal[0])
+        log.warning("skipped %d invalid row(s); first: %s", len({(p.file, p.line) for p in fatal}), fatal[0])
     if not rows:
         raise StanceError(f"no valid rows in {', '.join(map(str, paths))}")
     return rows
