@@ -33,7 +33,7 @@ for r in rows:
 table("Rows per decade", decades, sorted(decades))
 countries = collections.Counter(r.get("outlet_country", "unknown") for r in rows)
 print("\n### Rows per outlet country\n\n" + ", ".join(f"{c} {n}" for c, n in countries.most_common()))
-files = collections.Counter(r["article_id"].rsplit("-", 1)[0] for r in rows)
+files = collections.Counter({f.stem: sum(1 for line in f.open(encoding="utf-8") if line.strip()) for f in Path("data/corpus").glob("*.jsonl")})
 print("\n### Rows per batch file\n\n" + ", ".join(f"{f} {n}" for f, n in files.most_common()))
 if splits:
     per_split = collections.defaultdict(collections.Counter)
