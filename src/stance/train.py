@@ -491,6 +491,9 @@ def model_card(config: dict, meta: dict) -> str:
         "",
         "Trained on English news sentences about multilateral alliances; one label per (sentence, target).",
         "A sentence about a country or leader with no alliance has no target and should not be scored.",
+        "When one sentence carries two stances toward two alliances, the label for the right target is",
+        "the hardest part; the project's docs/experiments.md measures it (target sensitivity), along with",
+        "alliances left out of training and whole-article scoring.",
         "",
     ]
     return "\n".join(lines)
