@@ -5,13 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stance.alliances import load_registry, parse_registry
-from stance.articles import (
-    MentionFinder,
-    find_pairs,
-    net_stance,
-    split_sentences,
-    summarize,
-)
+from stance.articles import MentionFinder, find_pairs, net_stance, split_sentences, summarize
 from stance.errors import StanceError
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

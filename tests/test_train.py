@@ -54,7 +54,7 @@ def _stop_after_first_epoch(base, corpus, output):
     """Run training in a subprocess that is killed with SIGKILL right after the first checkpoint."""
     script = textwrap.dedent(f"""
         import os, signal, stance.train as t
-        from conftest import synthetic_rows, tiny_config, write_jsonl
+        from conftest import tiny_config, write_jsonl
         original = t._save_checkpoint
         def save_then_die(*args, **kwargs):
             original(*args, **kwargs)

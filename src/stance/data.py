@@ -192,13 +192,14 @@ def validate_files(paths: Iterable[str | Path], labeled: bool = True, valid: lis
             row_problems = check_record(record, str(path), line, labeled)
             if labeled and not any(p.fatal for p in row_problems):
                 key = (record["text"].strip(), record["target"])
-                if key not in seen:
-                    seen[key] = (str(path), line, record["label"])
-                elif seen[key][2] != record["label"]:
+                if key in seen:
                     first_file, first_line, first_label = seen[key]
-                    row_problems.append(Problem(str(path), line, "label", f"{record['label']!r} but {first_file}:{first_line} labels the same text and target {first_label!r}"))
+                    if first_label != record["label"]:
+                        row_problems.append(Problem(str(path), line, "label", f"{record['label']!r} but {first_file}:{first_line} labels the same text and target {first_label!r}"))
+                    else:
+                        row_problems.append(Problem(str(path), line, "text", f"duplicate of {first_file}:{first_line}", fatal=False))
                 else:
-                    row_problems.append(Problem(str(path), line, "text", f"duplicate of {seen[key][0]}:{seen[key][1]}", fatal=False))
+                    seen[key] = (str(path), line, record["label"])
             problems.extend(row_problems)
             if valid is not None and not any(p.fatal for p in row_problems):
                 valid.append(record)
