@@ -17,6 +17,7 @@ plain transformers Trainer padding every batch to 128 tokens, on the same rows; 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -82,7 +83,7 @@ def variant(name: str, model: str, n: int, repeats: int) -> dict:
 
 
 def in_subprocess(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, check=False)
     if out.returncode:
         raise SystemExit(f"{args}: failed\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -199,6 +200,12 @@ def main() -> None:
         print(json.dumps(train_epoch(args.train_kind, args.train_rows, args.repeats)))
         return
 
+    # Fail before minutes of scoring, not after: the Trainer baseline needs accelerate, the ONNX
+    # variants onnxruntime (both in the bench extra).
+    needed = ["onnxruntime"] + (["accelerate"] if args.train else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        sys.exit(f"bench needs {', '.join(missing)}: pip install -e '.[bench]'")
     model = str(Path(args.model).resolve())
     if not (Path(model) / "onnx" / "model.int8.onnx").is_file():
         subprocess.run([STANCE, "export", model, "--int8"], check=True, capture_output=True)
