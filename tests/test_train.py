@@ -165,3 +165,14 @@ def test_distillation_follows_the_teacher_alone_at_weight_one_and_ignores_it_at_
     assert student["distilled_from"]["teacher"] == str(tiny_model) and curve(student) != curve(plain)
     # At weight 1 the gold labels play no part: wrong training labels give the same run.
     assert curve(run("student-rotated", rotated, distill_weight=1.0)) == curve(student)
+
+
+def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, corpus_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    train(tiny_config(tiny_base, corpus_dir, tmp_path / "frozen", epochs=1, freeze_embeddings=True), progress=False)
+    base = {k.removeprefix("bert."): v for k, v in load_file(tiny_base / "model.safetensors").items()}
+    tuned = {k.removeprefix("bert."): v for k, v in load_file(tmp_path / "frozen" / "model.safetensors").items()}
+    key = "embeddings.word_embeddings.weight"
+    assert (tuned[key] == base[key]).all()
+    assert not (tuned["encoder.layer.0.attention.self.query.weight"] == base["encoder.layer.0.attention.self.query.weight"]).all()

@@ -262,10 +262,15 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     batch_size = int(t["batch_size"])
     steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
     total_steps = steps_per_epoch * int(t["epochs"])
+    if t.get("freeze_embeddings"):
+        # The word embeddings are half of MiniLM's weights: frozen, they keep the pretrained meaning
+        # of words the corpus never shows, and no step computes or applies their update.
+        model.get_input_embeddings().weight.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": float(t.get("weight_decay", 0.01))},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": float(t.get("weight_decay", 0.01))},
+        {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=float(t["learning_rate"]))
     scheduler = get_linear_schedule_with_warmup(optimizer, int(float(t.get("warmup_ratio", 0.1)) * total_steps), total_steps)
