@@ -170,9 +170,12 @@ def test_distillation_follows_the_teacher_alone_at_weight_one_and_ignores_it_at_
 def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, corpus_dir, tmp_path):
     from safetensors.torch import load_file
 
+    def weights(folder):  # the base model's keys lack the classifier's "bert." prefix
+        return {k.removeprefix("bert."): v for k, v in load_file(folder / "model.safetensors").items()}
+
     train(tiny_config(tiny_base, corpus_dir, tmp_path / "frozen", epochs=1, freeze_embeddings=True), progress=False)
-    base = {k.removeprefix("bert."): v for k, v in load_file(tiny_base / "model.safetensors").items()}
-    tuned = {k.removeprefix("bert."): v for k, v in load_file(tmp_path / "frozen" / "model.safetensors").items()}
+    base, tuned = weights(tiny_base), weights(tmp_path / "frozen")
     key = "embeddings.word_embeddings.weight"
     assert (tuned[key] == base[key]).all()
-    assert not (tuned["encoder.layer.0.attention.self.query.weight"] == base["encoder.layer.0.attention.self.query.weight"]).all()
+    query = "encoder.layer.0.attention.self.query.weight"
+    assert not (tuned[query] == base[query]).all()
