@@ -223,17 +223,23 @@ def _alternation(forms: Iterable[str], flags: int) -> re.Pattern | None:
     # Scripts written without spaces (北约 inside a Chinese sentence) match inside words too.
     spaceless = {form for form in forms if re.search(r"[\u3040-\u9fff]", form)}
     spaced = forms - spaceless
-    parts = ([rf"(?<!\w){_trie(spaced)}"] if spaced else []) + ([_trie(spaceless)] if spaceless else [])
+    fold = bool(flags & re.IGNORECASE)
+    parts = ([rf"(?<!\w){_trie(spaced, fold)}"] if spaced else []) + ([_trie(spaceless, fold)] if spaceless else [])
     return re.compile("|".join(parts), flags)
 
 
-def _trie(forms: Iterable[str]) -> str:
-    """Regex for a set of forms as a trie; a form ending in a letter or digit must end a word."""
+def _trie(forms: Iterable[str], fold: bool = False) -> str:
+    """Regex for a set of forms as a trie; a form ending in a letter or digit must end a word.
+
+    With `fold` (a pattern compiled case-insensitively) forms that differ only in case share their
+    nodes: as separate branches, "B" would be tried, and match, before the longer "b." in "B.".
+    """
     root: dict = {}
     for form in forms:
         node = root
         for char in form:
-            node = node.setdefault(char, {})
+            key = char.lower() if fold and len(char.lower()) == 1 else char
+            node = node.setdefault(key, {})
         node[""] = form
 
     def render(node: dict) -> str:
