@@ -235,7 +235,7 @@ def predict(
     articles: Annotated[bool, typer.Option(help="INPUT holds whole articles: find the alliances each sentence refers to, then score each pair.")] = False,
     summary: Annotated[Optional[Path], typer.Option(help="With --articles: also write one row per (article, alliance) here.")] = None,
     backend: Annotated[str, typer.Option(help="auto (fastest path within 0.01 macro-F1), torch, onnx or onnx-int8.")] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Pairs per batch (default: 16 on ONNX, 64 on torch).")] = None,
     min_confidence: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Mark pairs whose top probability is below this as uncertain.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads (default: all cores).")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="Skip invalid rows (counted on stderr) instead of failing.")] = False,

@@ -88,7 +88,7 @@ def expected_calibration_error(probs: np.ndarray, gold: list[int], bins: int = 1
     return float(ece)
 
 
-def evaluate(model_dir: str | Path, rows: list[dict], backend: str = "auto", batch_size: int = 64) -> dict:
+def evaluate(model_dir: str | Path, rows: list[dict], backend: str = "auto", batch_size: int | None = None) -> dict:
     """Score `rows` with the model in `model_dir` and compute their metrics."""
     from .predict import Predictor
 

@@ -161,7 +161,7 @@ def _complete_lines(path: Path) -> int:
 # ---------------------------------------------------------------- commands
 
 
-def run_prediction(model, input: str, output: str, *, target=None, articles=False, summary=None, backend="auto", batch_size=64, min_confidence=None, threads=None, skip_invalid=False, resume=False) -> None:
+def run_prediction(model, input: str, output: str, *, target=None, articles=False, summary=None, backend="auto", batch_size=None, min_confidence=None, threads=None, skip_invalid=False, resume=False) -> None:
     """`stance predict`: score rows, or whole articles, from INPUT into OUTPUT."""
     from tqdm.auto import tqdm
 
