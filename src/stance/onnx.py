@@ -131,7 +131,9 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
 
 
 def _onnx_logits(path: Path, tokenizer_dir: Path, targets: list[str], texts: list[str], max_length: int, mark: bool) -> np.ndarray:
-    from .predict import PairEncoder, batched_logits
+    from .predict import DEFAULT_BATCH, PairEncoder, batched_logits
 
+    # The batch size `stance predict` uses: int8 activations are quantised per batch, so the check
+    # should see the batches scoring will.
     classifier = OnnxClassifier(path)
-    return batched_logits(PairEncoder(tokenizer_dir, max_length, mark), classifier.run, classifier.inputs, targets, texts, 32)
+    return batched_logits(PairEncoder(tokenizer_dir, max_length, mark), classifier.run, classifier.inputs, targets, texts, DEFAULT_BATCH["onnx-int8"])
