@@ -135,6 +135,7 @@ class Predictor:
     backend: `torch`, `onnx` (fp32 export in MODEL/onnx), `onnx-int8`, or `auto`: the fastest copy
     whose check at export kept macro-F1 within 0.01 of torch (int8, else fp32 ONNX) when onnxruntime
     is installed, else torch. The ONNX paths never import torch or transformers, so they start fast.
+    batch_size: pairs per batch; by default 16 on ONNX and 64 on torch (`DEFAULT_BATCH`).
     """
 
     def __init__(self, model_dir: str | Path, backend: str = "auto", batch_size: int | None = None, threads: int | None = None):
