@@ -5,6 +5,7 @@ the default recipe. Run from the repository root:
     python docs/experiments/pooling.py cls-ment|mean|mean-ment SEED OUTPUT
 """
 
+import functools
 import sys
 
 import torch
@@ -57,13 +58,13 @@ AutoConfig.register("stance-pooled-bert", PooledConfig)
 AutoModelForSequenceClassification.register(PooledConfig, PooledBert)
 
 
-def build_classifier(base: str, **overrides):
+def build_classifier(base: str, pooling: str, **overrides):
     source = stance.modeling.resolve_base_model(base)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    config = PooledConfig.from_pretrained(source, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID, pooling=sys.argv[1], marker_id=tokenizer.convert_tokens_to_ids("«"))
+    config = PooledConfig.from_pretrained(source, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID, pooling=pooling, marker_id=tokenizer.convert_tokens_to_ids("«"))
     return PooledBert.from_pretrained(source, config=config, use_safetensors=True), tokenizer
 
 
 if __name__ == "__main__":
-    stance.modeling.build_classifier = build_classifier  # train() imports it at call time
+    stance.modeling.build_classifier = functools.partial(build_classifier, pooling=sys.argv[1])  # train() imports it at call time
     train_and_score(int(sys.argv[2]), sys.argv[3])
