@@ -10,7 +10,7 @@ from conftest import synthetic_rows, tiny_config, write_jsonl
 
 from stance.errors import StanceError
 from stance.labels import ID2LABEL
-from stance.train import MAX_JOINED_WORDS, fit_max_length, fit_temperature, length_grouped_batches, pair_augment, train
+from stance.train import fit_max_length, fit_temperature, length_grouped_batches, train
 
 
 def test_model_folder_has_everything_and_loads_with_plain_transformers(tiny_model):
@@ -93,22 +93,6 @@ def test_batches_are_length_grouped_and_cover_every_row():
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     assert all(max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 3 for b in batches)
     assert batches == length_grouped_batches(lengths, 4, seed=1) != length_grouped_batches(lengths, 4, seed=2)
-
-
-def test_pair_augmentation_joins_two_stances_and_keeps_each_label_with_its_target():
-    rows = synthetic_rows(40)
-    rows.append({**rows[0], "article_id": "long-001", "text": "NATO " + "word " * MAX_JOINED_WORDS})
-    made = pair_augment(rows, 0.25, seed=3)
-    assert len(made) == 2 * int(0.25 * len(rows)) and made == pair_augment(rows, 0.25, seed=3)
-    source = {(r["text"], r["target"]): r for r in rows}
-    for first, second in zip(made[::2], made[1::2]):
-        assert first["text"] == second["text"] and first["article_id"] == second["article_id"]
-        assert first["target"] != second["target"] and first["label"] != second["label"]
-        assert len(first["text"].split()) <= MAX_JOINED_WORDS
-        for row in (first, second):  # each half is a training sentence of that target, with its label
-            half = next(r for (text, target), r in source.items() if target == row["target"] and text.rstrip(".!? ")[1:] in row["text"])
-            assert half["label"] == row["label"]
-    assert pair_augment(rows, 0, seed=3) == []
 
 
 def test_max_length_and_temperature_fits():

@@ -8,7 +8,7 @@ import json
 MAIN = ["NATO", "EU", "CSTO", "SCO", "BRICS", "AUKUS", "Quad", "ASEAN", "AU", "ECOWAS", "EAEU", "GCC", "OPEC+"]
 
 
-def train_and_score(seed: int, output: str) -> dict:
+def train_and_score(seed: int, output: str, overrides: list[str] = ()) -> dict:
     from stance.articles import evaluate_articles
     from stance.config import load_config
     from stance.data import load_rows
@@ -17,7 +17,7 @@ def train_and_score(seed: int, output: str) -> dict:
     from stance.predict import Predictor
     from stance.train import train
 
-    config = load_config("configs/default.yaml", [f"training.seed={seed}", "export_onnx=false", "baseline=false"])
+    config = load_config("configs/default.yaml", [f"training.seed={seed}", "export_onnx=false", "baseline=false", *overrides])
     metrics = train(config, output, progress=False)
     predictor = Predictor(output, backend="torch")
     ts_rows = load_rows("data/eval/target_sensitivity.jsonl")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .augment import pair_augment, setting_augment
 from .data import data_hash, load_rows, make_splits, read_splits, split_rows
 from .errors import StanceError
 from .evaluate import compute_metrics
@@ -48,49 +49,6 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, group
         batches += [pool[j : j + batch_size] for j in range(0, len(pool), batch_size)]
     order = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in order]
-
-
-# Real sentences that name two alliances with different stances run to 27 words (median) and 40 at
-# the 90th percentile in the corpus; longer joins would be unlike them and cost training time.
-MAX_JOINED_WORDS = 40
-
-
-def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
-    """Synthetic two-target sentences that teach the model to read the target.
-
-    Joins two single-target sentences from different stories whose targets and labels differ
-    ("S1 S2", or one sentence "S1; s2", "S1, while s2"), and keeps both labels: (S1 S2, target of
-    S1) keeps S1's label and (S1 S2, target of S2) keeps S2's. `fraction` × len(rows) such sentences
-    are made (two rows each), none longer than MAX_JOINED_WORDS. Training only.
-    """
-    import random
-
-    from .articles import default_finder
-
-    if fraction <= 0:
-        return []
-    targets_of: dict[str, set] = {}
-    for r in rows:
-        targets_of.setdefault(r["text"], set()).add(r["target"])
-    singles = [r for r in rows if len(targets_of[r["text"]]) == 1]
-    finder, rng, out = default_finder(), random.Random(seed), []
-    wanted, tries = int(fraction * len(rows)), 0
-    while len(out) < 2 * wanted and tries < 50 * wanted and len(singles) > 1:
-        tries += 1
-        a, b = rng.sample(singles, 2)
-        if a["target"] == b["target"] or a["label"] == b["label"] or a["article_id"] == b["article_id"]:
-            continue
-        if len(a["text"].split()) + len(b["text"].split()) > MAX_JOINED_WORDS:
-            continue
-        if b["target"] in {m.target for m in finder.find(a["text"])} or a["target"] in {m.target for m in finder.find(b["text"])}:
-            continue  # each target must be named in its own half only
-        # Half as two sentences, half as one sentence of two clauses ("A joined X, while B quit Y"),
-        # the form real two-alliance sentences take.
-        joiner = rng.choice([" ", " ", "; ", ", while ", " – and "])
-        text = f"{a['text']}{joiner}{b['text']}" if joiner == " " else f"{a['text'].rstrip('.!? ')}{joiner}{b['text'][:1].lower()}{b['text'][1:]}"
-        story = f"aug-{len(out) // 2:05d}"
-        out += [{**a, "text": text, "article_id": story, "origin": "augmented"}, {**b, "text": text, "article_id": story, "origin": "augmented"}]
-    return out
 
 
 def fit_max_length(lengths: list[int], cap: int) -> int:
@@ -248,6 +206,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
 
     mark = bool(config["model"].get("mark_mentions", False))
     fit_rows = train_rows + pair_augment(train_rows, float(t.get("augment_pairs", 0.0)), seed)
+    fit_rows += setting_augment(train_rows, float(t.get("augment_settings", 0.0)), seed)
     encoded = encode_pairs(tokenizer, [r["target"] for r in fit_rows], [r["text"] for r in fit_rows], int(config["model"]["max_length"]), mark=mark)
     lengths = [len(ids) for ids in encoded["input_ids"]]
     max_length = fit_max_length(lengths, int(config["model"]["max_length"]))
