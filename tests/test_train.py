@@ -6,7 +6,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import synthetic_rows, tiny_config, write_jsonl
+from conftest import tiny_config, write_jsonl
 
 from stance.errors import StanceError
 from stance.labels import ID2LABEL
@@ -77,7 +77,7 @@ def test_interrupted_training_leaves_the_previous_model(tiny_base, corpus_dir, t
 
 
 def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, corpus_dir, tmp_path):
-    from conftest import synthetic_rows, write_jsonl
+    from conftest import synthetic_rows
 
     _stop_after_first_epoch(tiny_base, corpus_dir, tmp_path / "m")
     other = tmp_path / "other"
