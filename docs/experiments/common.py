@@ -20,13 +20,18 @@ def train_and_score(seed: int, output: str, overrides: list[str] = ()) -> dict:
     config = load_config("configs/default.yaml", [f"training.seed={seed}", "export_onnx=false", "baseline=false", *overrides])
     metrics = train(config, output, progress=False)
     predictor = Predictor(output, backend="torch")
-    ts_rows = load_rows("data/eval/target_sensitivity.jsonl")
-    probs = predictor.predict_proba([r["target"] for r in ts_rows], [r["text"] for r in ts_rows])
+
+    def sensitivity(path: str) -> float:
+        rows = load_rows(path)
+        probs = predictor.predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
+        return target_sensitivity(rows, [LABELS[i] for i in probs.argmax(1)])["all_targets_right"]
+
     result = {
         "seed": seed,
         "validation": metrics["validation"]["macro_f1"],
         "test": metrics["test"]["macro_f1"],
-        "target_sensitivity": target_sensitivity(ts_rows, [LABELS[i] for i in probs.argmax(1)])["all_targets_right"],
+        "target_sensitivity": sensitivity("data/eval/target_sensitivity.jsonl"),
+        "target_sensitivity2": sensitivity("data/eval/target_sensitivity2.jsonl"),
         "articles": [evaluate_articles(f"data/eval/{name}", predictor=predictor)["end_to_end_macro_f1"] for name in ("articles.jsonl", "articles2.jsonl")],
         "per_alliance": {t: round(metrics["test"]["per_target"][t]["macro_f1"], 3) for t in MAIN if t in metrics["test"]["per_target"]},
         "train_seconds": metrics["train_seconds"],
