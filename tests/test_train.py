@@ -10,7 +10,7 @@ from conftest import tiny_config, write_jsonl
 
 from stance.errors import StanceError
 from stance.labels import ID2LABEL
-from stance.train import fit_max_length, fit_temperature, length_grouped_batches, train
+from stance.train import fit_max_length, fit_temperature, length_grouped_batches, prepare_splits, train
 
 
 def test_model_folder_has_everything_and_loads_with_plain_transformers(tiny_model):
@@ -85,6 +85,18 @@ def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, corpus_dir, tmp_
     write_jsonl(other / "rows.jsonl", synthetic_rows(30, seed=5))
     with pytest.raises(StanceError, match="other data"):
         train(tiny_config(tiny_base, other, tmp_path / "m"), resume=True, progress=False)
+
+
+def test_synthetic_sentences_of_both_kinds_are_added_to_the_training_rows_only(tiny_base, corpus_dir, tmp_path):
+    from stance.augment import pair_augment, setting_augment
+
+    config = tiny_config(tiny_base, corpus_dir, tmp_path / "m", epochs=1, augment_pairs=0.2, augment_settings=0.1)
+    metrics = train(config, progress=False)
+    splits = prepare_splits(config)
+    seed = config["training"]["seed"]
+    made = len(pair_augment(splits["train"], 0.2, seed)) + len(setting_augment(splits["train"], 0.1, seed))
+    assert metrics["data"]["augmented_train_rows"] == made and len(setting_augment(splits["train"], 0.1, seed)) > 0
+    assert metrics["data"]["rows"] == {name: len(rows) for name, rows in splits.items()}
 
 
 def test_batches_are_length_grouped_and_cover_every_row():
