@@ -87,11 +87,17 @@ def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, corpus_dir, tmp_
         train(tiny_config(tiny_base, other, tmp_path / "m"), resume=True, progress=False)
 
 
-def test_synthetic_sentences_of_both_kinds_are_added_to_the_training_rows_only(tiny_base, corpus_dir, tmp_path):
+def test_synthetic_sentences_go_to_training_rows_only_and_eval_sets_are_scored(tiny_base, corpus_dir, tmp_path):
     from stance.augment import pair_augment, setting_augment
 
     config = tiny_config(tiny_base, corpus_dir, tmp_path / "m", epochs=1, augment_pairs=0.2, augment_settings=0.1)
+    two_targets = [{"article_id": f"ts-{i}", "text": f"{c} condemned NATO and applied to join the EU.", "target": t, "label": label, "origin": "test"}
+                   for i, c in enumerate(["Armenia", "Norway", "Chile"]) for t, label in (("NATO", "hostile"), ("EU", "conciliatory"))]
+    config["data"]["eval_sets"] = [str(write_jsonl(tmp_path / "ts.jsonl", two_targets))]
     metrics = train(config, progress=False)
+    held_out = metrics["eval_sets"][config["data"]["eval_sets"][0]]
+    assert held_out["n"] == 6 and held_out["target_sensitivity"]["sentences"] == 3
+    assert f"| {config['data']['eval_sets'][0]} | 6 |" in (tmp_path / "m" / "README.md").read_text()
     splits = prepare_splits(config)
     seed = config["training"]["seed"]
     made = len(pair_augment(splits["train"], 0.2, seed)) + len(setting_augment(splits["train"], 0.1, seed))

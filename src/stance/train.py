@@ -329,6 +329,12 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
             "labels": {name: {l: sum(r["label"] == l for r in rows) for l in LABELS} for name, rows in splits.items()},
         },
     )
+    # Held-out sets scored as part of training (e.g. the target-sensitivity sets), so that the model
+    # card carries their figures too; after train_seconds, which they are not part of.
+    for path in config["data"].get("eval_sets") or []:
+        rows = load_rows(path)
+        logits = torch_logits(model, tokenizer, [r["target"] for r in rows], [r["text"] for r in rows], max_length, mark=mark)
+        metrics.setdefault("eval_sets", {})[str(path)] = _split_metrics(rows, logits, temperature)
     save_model(model, tokenizer, config, metrics, output)
     if config.get("export_onnx", True):
         metrics["onnx"] = _export_for_speed(output, val_rows)
@@ -435,6 +441,12 @@ def model_card(config: dict, meta: dict) -> str:
         lines += [f"| {l} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for l, v in m["test"]["per_label"].items()]
         lines += ["", "Test split, per target:", "", "| target | n | accuracy | macro-F1 |", "|---|---|---|---|"]
         lines += [f"| {t} | {v['n']} | {v['accuracy']:.3f} | {v['macro_f1']:.3f} |" for t, v in m["test"]["per_target"].items()]
+    if "eval_sets" in m:
+        lines += ["", "Held-out sets (`data.eval_sets`); target sensitivity: the share of two-alliance sentences with both labels right:", "",
+                  "| set | rows | macro-F1 | target sensitivity |", "|---|---|---|---|"]
+        for name, v in m["eval_sets"].items():
+            sensitivity = v.get("target_sensitivity")
+            lines.append(f"| {name} | {v['n']} | {v['macro_f1']:.3f} | " + (f"{sensitivity['all_targets_right']:.3f} ({sensitivity['sentences']} sentences)" if sensitivity else "-") + " |")
     lines += [
         "",
         "## Training",
