@@ -50,7 +50,13 @@ def build_variants(model: Path, folder: Path, train_rows: list[dict], encoder) -
         def get_next(self):
             return next(self.batches, None)
 
-    quant_pre_process(str(fp32), str(folder / "pre.onnx"), skip_symbolic_shape=True)
+    # Shape inference writes scratch files into the working directory: keep them in the temp folder.
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        quant_pre_process(str(fp32), str(folder / "pre.onnx"), skip_symbolic_shape=True)
+    finally:
+        os.chdir(cwd)
     for name, form in (("static-qoperator", QuantFormat.QOperator), ("static-qdq", QuantFormat.QDQ)):
         quantize_static(str(folder / "pre.onnx"), str(folder / f"{name}.onnx"), Calibration(), quant_format=form, per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": 1})
     return {"dynamic (shipped)": model / "onnx" / "model.int8.onnx", "fused, then dynamic": folder / "fused.int8.onnx", "static, QOperator": folder / "static-qoperator.onnx", "static, QDQ": folder / "static-qdq.onnx"}
