@@ -105,6 +105,16 @@ def test_synthetic_sentences_go_to_training_rows_only_and_eval_sets_are_scored(t
     assert metrics["data"]["rows"] == {name: len(rows) for name, rows in splits.items()}
 
 
+def test_a_missing_eval_set_fails_before_any_training(tiny_base, corpus_dir, tmp_path, monkeypatch):
+    import stance.modeling
+
+    monkeypatch.setattr(stance.modeling, "build_classifier", lambda *a, **k: pytest.fail("training started"))
+    config = tiny_config(tiny_base, corpus_dir, tmp_path / "m")
+    config["data"]["eval_sets"] = [str(tmp_path / "missing.jsonl")]
+    with pytest.raises(StanceError, match="missing.jsonl"):
+        train(config, progress=False)
+
+
 def test_batches_are_length_grouped_and_cover_every_row():
     lengths = [5, 50, 6, 49, 7, 48, 8, 47] * 4
     batches = length_grouped_batches(lengths, 4, seed=1)

@@ -195,6 +195,9 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
 
     splits = prepare_splits(config)
     train_rows, val_rows, test_rows = splits["train"], splits["validation"], splits["test"]
+    # Held-out sets scored after training (e.g. the target-sensitivity sets), read now so that a bad
+    # file fails before the training, not after it.
+    eval_sets = {str(path): load_rows(path) for path in config["data"].get("eval_sets") or []}
     log.info("rows: train %d, validation %d, test %d", len(train_rows), len(val_rows), len(test_rows))
 
     model, tokenizer = build_classifier(config["model"]["base"], **(config["model"].get("overrides") or {}))
@@ -329,12 +332,9 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
             "labels": {name: {l: sum(r["label"] == l for r in rows) for l in LABELS} for name, rows in splits.items()},
         },
     )
-    # Held-out sets scored as part of training (e.g. the target-sensitivity sets), so that the model
-    # card carries their figures too; after train_seconds, which they are not part of.
-    for path in config["data"].get("eval_sets") or []:
-        rows = load_rows(path)
+    for name, rows in eval_sets.items():  # after train_seconds, which they are not part of
         logits = torch_logits(model, tokenizer, [r["target"] for r in rows], [r["text"] for r in rows], max_length, mark=mark)
-        metrics.setdefault("eval_sets", {})[str(path)] = _split_metrics(rows, logits, temperature)
+        metrics.setdefault("eval_sets", {})[name] = _split_metrics(rows, logits, temperature)
     save_model(model, tokenizer, config, metrics, output)
     if config.get("export_onnx", True):
         metrics["onnx"] = _export_for_speed(output, val_rows)
