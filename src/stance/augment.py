@@ -13,6 +13,15 @@ import random
 MAX_JOINED_WORDS = 40
 
 
+def single_target_rows(rows: list[dict]) -> list[dict]:
+    """Rows whose sentence is labeled for one target only (a sentence with two labels is never
+    joined to another: its second target would go unlabeled or mislabeled)."""
+    targets_of: dict[str, set] = {}
+    for r in rows:
+        targets_of.setdefault(r["text"], set()).add(r["target"])
+    return [r for r in rows if len(targets_of[r["text"]]) == 1]
+
+
 def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
     """Synthetic two-target sentences that teach the model to read the target.
 
@@ -25,10 +34,7 @@ def pair_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
 
     if fraction <= 0:
         return []
-    targets_of: dict[str, set] = {}
-    for r in rows:
-        targets_of.setdefault(r["text"], set()).add(r["target"])
-    singles = [r for r in rows if len(targets_of[r["text"]]) == 1]
+    singles = single_target_rows(rows)
     finder, rng, out = default_finder(), random.Random(seed), []
     wanted, tries = int(fraction * len(rows)), 0
     while len(out) < 2 * wanted and tries < 50 * wanted and len(singles) > 1:
@@ -90,11 +96,8 @@ def setting_augment(rows: list[dict], fraction: float, seed: int) -> list[dict]:
         return target if target.lower() in {f.lower() for f in forms} else (forms or (target,))[0]
 
     lowercase_words = {w for r in rows for w in r["text"].split()[1:] if w.islower()}
-    targets_of: dict[str, set] = {}
-    for r in rows:
-        targets_of.setdefault(r["text"], set()).add(r["target"])
     # Only sentences that end in a full stop: a clause after a closing quote would read as quoted.
-    stanced = [r for r in rows if r["label"] != "neutral" and len(targets_of[r["text"]]) == 1 and r["text"].endswith(".")]
+    stanced = [r for r in single_target_rows(rows) if r["label"] != "neutral" and r["text"].endswith(".")]
     out, wanted, tries = [], int(fraction * len(rows)), 0
     while len(out) < 2 * wanted and tries < 20 * wanted and stanced and len(targets) > 1:
         tries += 1
