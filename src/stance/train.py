@@ -310,9 +310,13 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, mark=mark)
     temperature = fit_temperature(val_logits, val_gold)
     metrics: dict = {"validation": _split_metrics(val_rows, val_logits, temperature)}
+
+    def held_out_metrics(rows: list[dict]) -> dict:
+        logits = torch_logits(model, tokenizer, [r["target"] for r in rows], [r["text"] for r in rows], max_length, mark=mark)
+        return _split_metrics(rows, logits, temperature)
+
     if test_rows:
-        test_logits = torch_logits(model, tokenizer, [r["target"] for r in test_rows], [r["text"] for r in test_rows], max_length, mark=mark)
-        metrics["test"] = _split_metrics(test_rows, test_logits, temperature)
+        metrics["test"] = held_out_metrics(test_rows)
     if teacher:
         metrics["distilled_from"] = {"teacher": str(teacher), "weight": distill_weight, "temperature": distill_temperature}
     if config.get("baseline", True):
@@ -332,9 +336,8 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
             "labels": {name: {l: sum(r["label"] == l for r in rows) for l in LABELS} for name, rows in splits.items()},
         },
     )
-    for name, rows in eval_sets.items():  # after train_seconds, which they are not part of
-        logits = torch_logits(model, tokenizer, [r["target"] for r in rows], [r["text"] for r in rows], max_length, mark=mark)
-        metrics.setdefault("eval_sets", {})[name] = _split_metrics(rows, logits, temperature)
+    if eval_sets:  # after train_seconds, which they are not part of
+        metrics["eval_sets"] = {name: held_out_metrics(rows) for name, rows in eval_sets.items()}
     save_model(model, tokenizer, config, metrics, output)
     if config.get("export_onnx", True):
         metrics["onnx"] = _export_for_speed(output, val_rows)
