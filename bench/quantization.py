@@ -16,15 +16,11 @@ import json
 import logging
 import os
 import random
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from run import load_pairs, macro_f1
-
-LABELS = ("hostile", "conciliatory", "neutral")
+from run import LABELS, load_pairs, macro_f1, pairs_per_second
 
 
 def build_variants(model: Path, folder: Path, train_rows: list[dict], encoder) -> dict[str, Path]:
@@ -41,11 +37,12 @@ def build_variants(model: Path, folder: Path, train_rows: list[dict], encoder) -
     # The fused operators are outside ONNX's shape inference: tell the quantiser their type.
     quantize_dynamic(str(folder / "fused.onnx"), str(folder / "fused.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": 1})
 
+    encodings = encoder.encode([r["target"] for r in train_rows], [r["text"] for r in train_rows])
+    batches = [encoder.pad([encodings[i] for i in b]) for b in length_sorted_batches([len(e.ids) for e in encodings], 16)]
+
     class Calibration(CalibrationDataReader):
         def __init__(self):
-            encodings = encoder.encode([r["target"] for r in train_rows], [r["text"] for r in train_rows])
-            batches = length_sorted_batches([len(e.ids) for e in encodings], 16)
-            self.batches = iter([encoder.pad([encodings[i] for i in b]) for b in batches])
+            self.batches = iter(batches)
 
         def get_next(self):
             return next(self.batches, None)
@@ -92,13 +89,7 @@ def main() -> None:
                 logits = batched_logits(encoder, session.run, session.inputs, [r["target"] for r in rows], [r["text"] for r in rows], DEFAULT_BATCH["onnx-int8"], workers=len(os.sched_getaffinity(0)))
                 return [LABELS[i] for i in logits.argmax(1)]
 
-            score(pairs[:64])  # warm-up
-            times = []
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                score(pairs)
-                times.append(time.perf_counter() - start)
-            speed = args.pairs / statistics.median(times)
+            speed, _ = pairs_per_second(score, pairs, args.repeats)
             shipped = shipped or speed
             print(f"| {name} | {speed:.1f} | {speed / shipped:.2f} | {macro_f1([r['label'] for r in test], score(test)):.3f} |", flush=True)
 

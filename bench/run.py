@@ -50,6 +50,18 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
     return round(float(f1_score(gold, predicted, labels=list(LABELS), average="macro", zero_division=0)), 4)
 
 
+def pairs_per_second(run, pairs: list[dict], repeats: int) -> tuple[float, list[str]]:
+    """Median throughput of `run` (pairs → labels) over `repeats` timed passes after a warm-up,
+    and the labels of the last pass."""
+    run(pairs[:64])  # warm-up
+    times, labels = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        labels = run(pairs)
+        times.append(time.perf_counter() - start)
+    return len(pairs) / statistics.median(times), labels
+
+
 def variant(name: str, model: str, n: int, repeats: int) -> dict:
     """Run one scoring variant in this process; return throughput, labels and test macro-F1."""
     pairs, test = load_pairs(n)
@@ -72,14 +84,9 @@ def variant(name: str, model: str, n: int, repeats: int) -> dict:
             probs = predictor.predict_proba([r["target"] for r in rows], [r["text"] for r in rows])
             return [LABELS[i] for i in probs.argmax(1)]
 
-    run(pairs[:64])  # warm-up
-    times, labels = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        labels = run(pairs)
-        times.append(time.perf_counter() - start)
+    speed, labels = pairs_per_second(run, pairs, repeats)
     test_f1 = macro_f1([r["label"] for r in test], run(test))
-    return {"pairs_per_s": round(n / statistics.median(times), 1), "labels": labels, "test_macro_f1": test_f1, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {"pairs_per_s": round(speed, 1), "labels": labels, "test_macro_f1": test_f1, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
 def in_subprocess(args: list[str]) -> dict:
