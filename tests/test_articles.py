@@ -60,6 +60,10 @@ def test_spans_point_into_the_text():
         ("NATO's headquarters are in Brussels.", {"NATO"}),
         ("The Council of Europe expelled Russia.", {"Council of Europe"}),
         ("EU-China trade and the EAEU customs rules.", {"EU", "EAEU"}),
+        # Names match in British and American spelling whichever one the registry lists.
+        ("The Shanghai Co-operation Organisation met.", {"SCO"}),
+        ("The Gulf Co-operation Council and the Organization of Islamic Co-operation.", {"GCC", "OIC"}),
+        ("The Group of 7 statement on Iran.", {"G7"}),
     ],
 )
 def test_mentions_avoid_the_usual_false_hits(text, expected):

@@ -122,9 +122,9 @@ class MentionFinder:
             for form in a.abbreviations:
                 sensitive[form] = (a.id, "abbreviation")
             for form in a.names:
-                insensitive[form.lower()] = (a.id, "name")
+                insensitive.update(dict.fromkeys(_spellings(form), (a.id, "name")))
             for form in a.descriptions:
-                insensitive[form.lower()] = (a.id, "description")
+                insensitive.update(dict.fromkeys(_spellings(form), (a.id, "description")))
             if a.avoid:
                 avoid[a.id] = re.compile("|".join(f"(?<!\\w){re.escape(p)}(?!\\w)" for p in a.avoid), re.IGNORECASE)
         self.sensitive, self.insensitive = sensitive, insensitive
@@ -204,6 +204,19 @@ def mark_target(text: str, target: str, finder: MentionFinder | None = None) -> 
     for start, end in sorted(spans, reverse=True):
         text = f"{text[:start]}{MARK_OPEN} {text[start:end]} {MARK_CLOSE}{text[end:]}"
     return text
+
+
+# British and American spellings of the words in alliance names: a registry name written one way
+# also matches the other ("Shanghai Co-operation Organisation", "Gulf Cooperation Council").
+SPELLINGS = (("co-operation", "cooperation"), ("organisation", "organization"), ("defence", "defense"))
+
+
+def _spellings(form: str) -> set[str]:
+    """`form` in lower case, with every British/American spelling of SPELLINGS' words."""
+    forms = {form.lower()}
+    for british, american in SPELLINGS:
+        forms |= {f.replace(british, american) for f in forms} | {f.replace(american, british) for f in forms}
+    return forms
 
 
 def _lower_first(phrase: str) -> str:
