@@ -257,6 +257,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         log.warning("no checkpoint at %s: starting from scratch", checkpoint_dir)
 
     patience = int(t.get("patience", 2))
+    best_val_logits = None  # the best epoch's validation logits, so they need not be computed again
     for epoch in range(state["epoch"] + 1, int(t["epochs"]) + 1):
         if state["bad_epochs"] >= patience:
             break
@@ -300,6 +301,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         if val_f1 > state["best_f1"]:
             state.update(best_f1=val_f1, best_epoch=epoch, bad_epochs=0)
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_val_logits = val_logits
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
@@ -307,7 +309,9 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
 
     model.load_state_dict(best_state)
     model.eval()
-    val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, mark=mark)
+    val_logits = best_val_logits
+    if val_logits is None:  # resumed after the best epoch, which ran in an earlier process
+        val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, mark=mark)
     temperature = fit_temperature(val_logits, val_gold)
     metrics: dict = {"validation": _split_metrics(val_rows, val_logits, temperature)}
 
