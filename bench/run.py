@@ -70,6 +70,8 @@ def variant(name: str, model: str, n: int, repeats: int) -> dict:
     if name == "pipeline":
         from transformers import pipeline
 
+        import stance.heads  # noqa: F401  (a model with the mention-pooling head loads once it is registered)
+
         classify = pipeline("text-classification", model=model, batch_size=32, device="cpu")
 
         def run(rows):
@@ -176,7 +178,7 @@ def train_epoch(kind: str, rows_n: int, repeats: int) -> dict:
             from stance.labels import LABEL2ID
             from stance.modeling import build_classifier, encode_pairs
 
-            model, tokenizer = build_classifier(config["model"]["base"])
+            model, tokenizer = build_classifier(config["model"]["base"], config["model"].get("pooling", "cls"))
             enc = encode_pairs(tokenizer, [r["target"] for r in rows], [r["text"] for r in rows], 128, padding="max_length")
             data = Dataset.from_dict({**enc, "labels": [LABEL2ID[r["label"]] for r in rows]})
             with tempfile.TemporaryDirectory() as tmp:

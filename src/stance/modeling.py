@@ -141,22 +141,39 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def build_classifier(base: str, **config_overrides):
-    """A fresh 3-label classifier on a base encoder (by name, folder or hub id), and its tokenizer."""
+POOLINGS = ("cls", "mention")
+
+
+def build_classifier(base: str, pooling: str = "cls", **config_overrides):
+    """A fresh 3-label classifier on a base encoder (by name, folder or hub id), and its tokenizer.
+
+    pooling: `cls`, transformers' own head for the architecture (BERT's pooler over [CLS]), or
+    `mention`, [CLS] and the target's marked mention together (`stance.heads`; BERT encoders, with
+    `model.mark_mentions` on)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    if pooling not in POOLINGS:
+        raise StanceError(f"model.pooling {pooling!r}: expected one of {', '.join(POOLINGS)}")
     quiet_transformers()
     source = resolve_base_model(base)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source, num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID, use_safetensors=True, **config_overrides
-    )
+    labels = dict(num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID, **config_overrides)
+    if pooling == "mention":
+        from .heads import build_mention_classifier
+
+        try:
+            return build_mention_classifier(source, tokenizer, **labels), tokenizer
+        except ValueError as e:
+            raise StanceError(str(e)) from None
+    model = AutoModelForSequenceClassification.from_pretrained(source, use_safetensors=True, **labels)
     return model, tokenizer
 
 
 def load_classifier(path: str | Path):
     """A trained stance model folder as (model, tokenizer), checked and in eval mode."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from . import heads  # noqa: F401  (registers the mention-pooling head with the Auto classes)
 
     path = check_model_folder(path)
     quiet_transformers()

@@ -200,14 +200,17 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     eval_sets = {str(path): load_rows(path) for path in config["data"].get("eval_sets") or []}
     log.info("rows: train %d, validation %d, test %d", len(train_rows), len(val_rows), len(test_rows))
 
-    model, tokenizer = build_classifier(config["model"]["base"], **(config["model"].get("overrides") or {}))
+    pooling = config["model"].get("pooling", "cls")
+    mark = bool(config["model"].get("mark_mentions", False))
+    if pooling == "mention" and not mark:
+        raise StanceError("model.pooling 'mention' reads the marked mention: set model.mark_mentions=true")
+    model, tokenizer = build_classifier(config["model"]["base"], pooling, **(config["model"].get("overrides") or {}))
     device = torch.device("cuda" if torch.cuda.is_available() and t.get("device", "auto") != "cpu" else "cpu")
     model.to(device)
     precision = t.get("precision", "auto")
     use_bf16 = device.type == "cuda" and precision in ("auto", "bf16") and torch.cuda.is_bf16_supported()
     use_fp16 = device.type == "cuda" and precision == "fp16"
 
-    mark = bool(config["model"].get("mark_mentions", False))
     fit_rows = train_rows + pair_augment(train_rows, float(t.get("augment_pairs", 0.0)), seed)
     fit_rows += setting_augment(train_rows, float(t.get("augment_settings", 0.0)), seed)
     encoded = encode_pairs(tokenizer, [r["target"] for r in fit_rows], [r["text"] for r in fit_rows], int(config["model"]["max_length"]), mark=mark)
@@ -422,6 +425,7 @@ def model_card(config: dict, meta: dict) -> str:
         "",
         "```python",
         "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+        *(["import stance.heads  # registers the mention-pooling head ([CLS] and the first «) with the Auto classes"] if config["model"].get("pooling") == "mention" else []),
         "model = AutoModelForSequenceClassification.from_pretrained(PATH)  # config.id2label has the 3 labels",
         "```",
         "or `stance predict PATH rows.jsonl`, which also applies the stored temperature"
