@@ -2,8 +2,8 @@
 
 BERT's own head reads only the pooler over [CLS]. With the target's mention wrapped in « » (the
 `mark_mentions` option), the hidden state of the first « sits on the very words the stance is about;
-concatenating it with [CLS] gave test macro-F1 +0.012 and the first held-out article set +0.037 over
-three seeds (E26 in docs/experiments.md), at the same cost. Importing this module registers the
+concatenating it with [CLS] gave test macro-F1 +0.009 and the first held-out article set +0.035
+(the second -0.009) over three seeds (E26 in docs/experiments.md), at the same cost. Importing this module registers the
 head with transformers' Auto classes, so `AutoModelForSequenceClassification.from_pretrained` and
 `transformers.pipeline` load a saved model like any other (`stance.modeling` imports it before
 loading).
