@@ -73,3 +73,14 @@ def test_mention_pooling_needs_marked_mentions_and_a_known_name(tiny_base, corpu
     assert not (tmp_path / "m").exists()
     with pytest.raises(StanceError, match="pooling 'avg'"):
         build_classifier(str(tiny_base), "avg")
+
+
+def test_mention_pooling_refuses_a_non_bert_encoder(tiny_base, tmp_path):
+    from transformers import AutoTokenizer, MPNetConfig, MPNetModel
+
+    from stance.modeling import build_classifier
+
+    MPNetModel(MPNetConfig(vocab_size=30527, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_base).save_pretrained(tmp_path)
+    with pytest.raises(StanceError, match="needs a BERT encoder"):
+        build_classifier(str(tmp_path), "mention")

@@ -3,9 +3,9 @@
 BERT's own head reads only the pooler over [CLS]. With the target's mention wrapped in « » (the
 `mark_mentions` option), the hidden state of the first « sits on the very words the stance is about;
 concatenating it with [CLS] gave test macro-F1 +0.009 and the first held-out article set +0.035
-(the second -0.009) over three seeds (E26 in docs/experiments.md), at the same cost. Importing this module registers the
-head with transformers' Auto classes, so `AutoModelForSequenceClassification.from_pretrained` and
-`transformers.pipeline` load a saved model like any other (`stance.modeling` imports it before
+(the second -0.009) over three seeds (E26 in docs/experiments.md), at the same cost. Importing this
+module registers the head with transformers' Auto classes, so `AutoModelForSequenceClassification`
+and `transformers.pipeline` load a saved model like any other (`stance.modeling` imports it before
 loading).
 """
 
@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, BertConfig, BertModel, BertPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .errors import StanceError
 
 MARKER = "«"  # opens the target's mention (stance.articles.mark_target)
 
@@ -62,9 +64,9 @@ def build_mention_classifier(source: str, tokenizer, **config_kwargs) -> Mention
     """The mention-pooling head on a BERT checkpoint (the encoder's weights; a fresh head)."""
     base = AutoConfig.from_pretrained(source)
     if base.model_type != "bert":
-        raise ValueError(f"pooling 'mention' needs a BERT encoder; {source} is {base.model_type!r} (use pooling: cls)")
+        raise StanceError(f"model.pooling 'mention' needs a BERT encoder; {source} is {base.model_type!r} (use pooling: cls)")
     marker_id = tokenizer.convert_tokens_to_ids(MARKER)
     if marker_id is None or marker_id == tokenizer.unk_token_id:
-        raise ValueError(f"pooling 'mention': the tokenizer of {source} has no token for {MARKER}")
+        raise StanceError(f"model.pooling 'mention': the tokenizer of {source} has no token for {MARKER}")
     config = MentionPooledBertConfig.from_pretrained(source, marker_id=marker_id, **config_kwargs)
     return MentionPooledBert.from_pretrained(source, config=config, use_safetensors=True)

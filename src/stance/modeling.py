@@ -157,16 +157,12 @@ def build_classifier(base: str, pooling: str = "cls", **config_overrides):
     quiet_transformers()
     source = resolve_base_model(base)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    labels = dict(num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID, **config_overrides)
+    config = dict(num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID, **config_overrides)
     if pooling == "mention":
         from .heads import build_mention_classifier
 
-        try:
-            return build_mention_classifier(source, tokenizer, **labels), tokenizer
-        except ValueError as e:
-            raise StanceError(str(e)) from None
-    model = AutoModelForSequenceClassification.from_pretrained(source, use_safetensors=True, **labels)
-    return model, tokenizer
+        return build_mention_classifier(source, tokenizer, **config), tokenizer
+    return AutoModelForSequenceClassification.from_pretrained(source, use_safetensors=True, **config), tokenizer
 
 
 def load_classifier(path: str | Path):
