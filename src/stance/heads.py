@@ -16,9 +16,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, BertConfig, BertModel, BertPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from .articles import MARK_OPEN
 from .errors import StanceError
-
-MARKER = "«"  # opens the target's mention (stance.articles.mark_target)
 
 
 class MentionPooledBertConfig(BertConfig):
@@ -65,8 +64,8 @@ def build_mention_classifier(source: str, tokenizer, **config_kwargs) -> Mention
     base = AutoConfig.from_pretrained(source)
     if base.model_type != "bert":
         raise StanceError(f"model.pooling 'mention' needs a BERT encoder; {source} is {base.model_type!r} (use pooling: cls)")
-    marker_id = tokenizer.convert_tokens_to_ids(MARKER)
+    marker_id = tokenizer.convert_tokens_to_ids(MARK_OPEN)
     if marker_id is None or marker_id == tokenizer.unk_token_id:
-        raise StanceError(f"model.pooling 'mention': the tokenizer of {source} has no token for {MARKER}")
+        raise StanceError(f"model.pooling 'mention': the tokenizer of {source} has no token for {MARK_OPEN}")
     config = MentionPooledBertConfig.from_pretrained(source, marker_id=marker_id, **config_kwargs)
     return MentionPooledBert.from_pretrained(source, config=config, use_safetensors=True)

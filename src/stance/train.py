@@ -193,6 +193,12 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     torch.set_num_threads(int(t.get("threads") or max(1, len(os.sched_getaffinity(0)))))
     torch.use_deterministic_algorithms(True, warn_only=True)
 
+    # A config mistake fails before any data is read.
+    pooling = config["model"].get("pooling", "cls")
+    mark = bool(config["model"].get("mark_mentions", False))
+    if pooling == "mention" and not mark:
+        raise StanceError("model.pooling 'mention' reads the marked mention: set model.mark_mentions=true")
+
     splits = prepare_splits(config)
     train_rows, val_rows, test_rows = splits["train"], splits["validation"], splits["test"]
     # Held-out sets scored after training (e.g. the target-sensitivity sets), read now so that a bad
@@ -200,10 +206,6 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     eval_sets = {str(path): load_rows(path) for path in config["data"].get("eval_sets") or []}
     log.info("rows: train %d, validation %d, test %d", len(train_rows), len(val_rows), len(test_rows))
 
-    pooling = config["model"].get("pooling", "cls")
-    mark = bool(config["model"].get("mark_mentions", False))
-    if pooling == "mention" and not mark:
-        raise StanceError("model.pooling 'mention' reads the marked mention: set model.mark_mentions=true")
     model, tokenizer = build_classifier(config["model"]["base"], pooling, **(config["model"].get("overrides") or {}))
     device = torch.device("cuda" if torch.cuda.is_available() and t.get("device", "auto") != "cpu" else "cpu")
     model.to(device)
