@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train", action="store_true", help="also compare training speed")
-    parser.add_argument("--stream", default="1000,5000,25000", help="row counts for the streaming-memory check ('' to skip)")
+    parser.add_argument("--stream", default="1000,5000,25000", help="row counts for the streaming-memory check ('' or 0 to skip)")
     parser.add_argument("--stream-only", action="store_true", help="only the streaming-memory check (e.g. a 1M-row file with a small model)")
     parser.add_argument("--train-rows", type=int, default=800, help="rows per timed training epoch")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
@@ -236,7 +236,7 @@ def main() -> None:
     print(f"\nScoring {args.pairs} pairs, median of {args.repeats} (cores: {len(os.sched_getaffinity(0))})\n")
     print("\n".join(lines))
     print(f"\n`stance predict` on 10 rows, cold: {shipped['ten_rows_s']} s;  `stance --help`: {shipped['help_s']} s")
-    if args.stream:
+    if args.stream.strip("0, "):
         print_streaming(model, args.stream)
     if args.train:
         extra = ["--train-rows", str(args.train_rows), "--repeats", str(max(1, args.repeats - 2))]
