@@ -142,9 +142,13 @@ def streaming_memory(model: str, sizes: list[int]) -> list[tuple[int, float, int
 
 
 def print_streaming(model: str, sizes: str) -> None:
+    """The streaming table for comma-separated row counts; nothing for '' or 0."""
+    counts = [int(x) for x in sizes.split(",") if x.strip() and int(x) > 0]
+    if not counts:
+        return
     print(f"\nStreaming `stance predict` (default path) with {Path(model).name}, peak RSS as the input grows:")
     print("| rows | seconds | peak RSS MB |\n|---|---|---|")
-    for n, seconds, rss in streaming_memory(model, [int(x) for x in sizes.split(",")]):
+    for n, seconds, rss in streaming_memory(model, counts):
         print(f"| {n} | {seconds} | {rss} |", flush=True)
 
 
@@ -236,8 +240,7 @@ def main() -> None:
     print(f"\nScoring {args.pairs} pairs, median of {args.repeats} (cores: {len(os.sched_getaffinity(0))})\n")
     print("\n".join(lines))
     print(f"\n`stance predict` on 10 rows, cold: {shipped['ten_rows_s']} s;  `stance --help`: {shipped['help_s']} s")
-    if args.stream.strip("0, "):
-        print_streaming(model, args.stream)
+    print_streaming(model, args.stream)
     if args.train:
         extra = ["--train-rows", str(args.train_rows), "--repeats", str(max(1, args.repeats - 2))]
         ours = in_subprocess(["--train-kind", "stance", *extra])
