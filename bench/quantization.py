@@ -8,11 +8,18 @@ copies with per-tensor scales, unsigned weights or 7-bit weights (reduce_range),
 after ONNX Runtime's transformer optimiser (fused attention, skip layer norm, bias GELU), and static
 int8 (activation scales calibrated on 320 training pairs) in QOperator and QDQ form. Prints pairs/s
 (median of 3) and test macro-F1 for each.
+
+    python bench/quantization.py --model models/default --profile   # about 30 seconds
+
+Where the shipped int8 copy spends its time, operator by operator (ONNX Runtime's profiler, one core),
+and the rate of its matrix products in multiply-accumulates per second: how close scoring already is
+to what the core can do.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import logging
 import os
@@ -69,11 +76,45 @@ def build_variants(model: Path, folder: Path, train_rows: list[dict], encoder) -
     return {"dynamic (shipped)": model / "onnx" / "model.int8.onnx", **{name: folder / f"{name}.onnx" for name in dynamic}, "fused, then dynamic": folder / "fused.int8.onnx", "static, QOperator": folder / "static-qoperator.onnx", "static, QDQ": folder / "static-qdq.onnx"}
 
 
+def profile(model: Path, encoder, pairs: list[dict]) -> None:
+    """Print time per operator type of the shipped int8 copy on one core, and its matrix-product rate."""
+    import onnxruntime as ort
+
+    from stance.predict import DEFAULT_BATCH, batched_logits
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(Path(tempfile.mkdtemp()) / "ort")
+    session = ort.InferenceSession(str(model / "onnx" / "model.int8.onnx"), options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    targets, texts = [r["target"] for r in pairs], [r["text"] for r in pairs]
+    batched_logits(encoder, lambda features: session.run(None, features)[0], names, targets, texts, DEFAULT_BATCH["onnx-int8"])
+    per_op: collections.Counter = collections.Counter()
+    for event in json.loads(Path(session.end_profiling()).read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            per_op[event["args"]["op_name"]] += event["dur"] / 1e6
+    total = sum(per_op.values())
+    print(f"\nint8 copy of {model.name}, {len(pairs)} pairs, one core: {total:.2f} s in operators\n")
+    print("| operator | seconds | share |\n|---|---|---|")
+    for op, seconds in per_op.most_common(8):
+        print(f"| {op} | {seconds:.2f} | {seconds / total:.1%} |")
+    # Multiply-accumulates of the encoder's weight matrices (Q, K, V, output; two feed-forward) per
+    # token and layer, plus attention's two products over each sequence.
+    config = json.loads((model / "config.json").read_text())
+    hidden, inner, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    lengths = [len(e.ids) for e in encoder.encode(targets, texts)]
+    macs = layers * sum(n * (4 * hidden * hidden + 2 * hidden * inner) + 2 * n * n * hidden for n in lengths)
+    matmul_seconds = sum(v for k, v in per_op.items() if "MatMul" in k)
+    print(f"\n{sum(lengths):,} tokens, {macs / 1e9:.0f} G multiply-accumulates: {macs / 1e9 / matmul_seconds:.0f} G/s in the matrix products, {macs / 1e9 / total:.0f} G/s over all operators")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="models/default")
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="time the shipped int8 copy operator by operator instead")
     args = parser.parse_args()
     model = Path(args.model).resolve()
     pairs, test = load_pairs(args.pairs)  # also puts src/ on the path
@@ -86,6 +127,8 @@ def main() -> None:
         sys.exit(f"{model}: no onnx/model.int8.onnx; run `stance export {model} --int8` first")
     meta = read_meta(model)
     encoder = PairEncoder(model, int(meta.get("max_length", 128)), bool(meta.get("mark_mentions", False)))
+    if args.profile:
+        return profile(model, encoder, pairs)
     calibration = random.Random(0).sample(prepare_splits(load_config())["train"], 320)
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser's advice is for vision models
     print(f"\nint8 variants of {model.name}, {args.pairs} pairs, median of {args.repeats}\n")

@@ -191,3 +191,20 @@ def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, c
     assert (tuned[key] == base[key]).all()
     query = "encoder.layer.0.attention.self.query.weight"
     assert not (tuned[query] == base[query]).all()
+
+
+def test_frozen_layers_stay_as_pretrained_above_them_the_encoder_learns(tiny_base, corpus_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    def weights(folder):
+        return {k.removeprefix("bert."): v for k, v in load_file(folder / "model.safetensors").items()}
+
+    train(tiny_config(tiny_base, corpus_dir, tmp_path / "frozen", epochs=1, freeze_layers=1), progress=False)
+    base, tuned = weights(tiny_base), weights(tmp_path / "frozen")
+    for key in ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight", "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.output.dense.bias"):
+        assert (tuned[key] == base[key]).all(), key
+    key = "encoder.layer.1.attention.self.query.weight"
+    assert not (tuned[key] == base[key]).all()
+    with pytest.raises(StanceError, match="freeze_layers: 2, but the encoder has 2 layers"):
+        train(tiny_config(tiny_base, corpus_dir, tmp_path / "all", epochs=1, freeze_layers=2), progress=False)
+    assert not (tmp_path / "all").exists()

@@ -233,6 +233,15 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         # The word embeddings are half of MiniLM's weights: frozen, they keep the pretrained meaning
         # of words the corpus never shows, and no step computes or applies their update.
         model.get_input_embeddings().weight.requires_grad_(False)
+    frozen_layers = int(t.get("freeze_layers", 0))
+    if frozen_layers:
+        # With the embeddings and the lowest N layers frozen, backpropagation stops above them: no
+        # step computes their gradients at all (each MiniLM layer is about a sixth of the backward).
+        encoder_layers = model.base_model.encoder.layer
+        if not 0 < frozen_layers < len(encoder_layers):
+            raise StanceError(f"training.freeze_layers: {frozen_layers}, but the encoder has {len(encoder_layers)} layers (0 to {len(encoder_layers) - 1} can be frozen)")
+        for module in (model.base_model.embeddings, *encoder_layers[:frozen_layers]):
+            module.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
