@@ -128,7 +128,8 @@ def main() -> None:
     meta = read_meta(model)
     encoder = PairEncoder(model, int(meta.get("max_length", 128)), bool(meta.get("mark_mentions", False)))
     if args.profile:
-        return profile(model, encoder, pairs)
+        profile(model, encoder, pairs)
+        return
     calibration = random.Random(0).sample(prepare_splits(load_config())["train"], 320)
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser's advice is for vision models
     print(f"\nint8 variants of {model.name}, {args.pairs} pairs, median of {args.repeats}\n")
