@@ -179,12 +179,14 @@ def test_distillation_follows_the_teacher_alone_at_weight_one_and_ignores_it_at_
     assert curve(run("student-rotated", rotated, distill_weight=1.0)) == curve(student)
 
 
-def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, corpus_dir, tmp_path):
+def weights(folder):
+    """A saved model's tensors by name; the base model's keys lack the classifier's "bert." prefix."""
     from safetensors.torch import load_file
 
-    def weights(folder):  # the base model's keys lack the classifier's "bert." prefix
-        return {k.removeprefix("bert."): v for k, v in load_file(folder / "model.safetensors").items()}
+    return {k.removeprefix("bert."): v for k, v in load_file(folder / "model.safetensors").items()}
 
+
+def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, corpus_dir, tmp_path):
     train(tiny_config(tiny_base, corpus_dir, tmp_path / "frozen", epochs=1, freeze_embeddings=True), progress=False)
     base, tuned = weights(tiny_base), weights(tmp_path / "frozen")
     key = "embeddings.word_embeddings.weight"
@@ -194,11 +196,6 @@ def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, c
 
 
 def test_frozen_layers_stay_as_pretrained_above_them_the_encoder_learns(tiny_base, corpus_dir, tmp_path):
-    from safetensors.torch import load_file
-
-    def weights(folder):
-        return {k.removeprefix("bert."): v for k, v in load_file(folder / "model.safetensors").items()}
-
     train(tiny_config(tiny_base, corpus_dir, tmp_path / "frozen", epochs=1, freeze_layers=1), progress=False)
     base, tuned = weights(tiny_base), weights(tmp_path / "frozen")
     for key in ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight", "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.output.dense.bias"):
