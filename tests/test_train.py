@@ -10,7 +10,7 @@ from conftest import tiny_config, write_jsonl
 
 from stance.errors import StanceError
 from stance.labels import ID2LABEL
-from stance.train import fit_max_length, fit_temperature, length_grouped_batches, prepare_splits, train
+from stance.train import fit_max_length, fit_temperature, freeze, length_grouped_batches, prepare_splits, train
 
 
 def test_model_folder_has_everything_and_loads_with_plain_transformers(tiny_model):
@@ -205,3 +205,16 @@ def test_frozen_layers_stay_as_pretrained_above_them_the_encoder_learns(tiny_bas
     with pytest.raises(StanceError, match="freeze_layers: 2, but the encoder has 2 layers"):
         train(tiny_config(tiny_base, corpus_dir, tmp_path / "all", epochs=1, freeze_layers=2), progress=False)
     assert not (tmp_path / "all").exists()
+    # The layer count is checked before any data is read: a missing corpus is not reached.
+    with pytest.raises(StanceError, match="freeze_layers: 3"):
+        train(tiny_config(tiny_base, tmp_path / "no-corpus", tmp_path / "all", epochs=1, freeze_layers=3), progress=False)
+
+
+def test_freezing_layers_of_an_encoder_laid_out_otherwise_is_a_clear_error():
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    model = DistilBertForSequenceClassification(DistilBertConfig(vocab_size=100, dim=32, n_layers=2, n_heads=2, hidden_dim=64))
+    freeze(model, embeddings=True)  # the word embeddings are found through the common API
+    assert not model.get_input_embeddings().weight.requires_grad
+    with pytest.raises(StanceError, match="DistilBertModel keeps no layers at encoder.layer"):
+        freeze(model, layers=1)

@@ -170,6 +170,29 @@ def prepare_splits(config: dict) -> dict[str, list[dict]]:
     return splits
 
 
+def freeze(model, embeddings: bool = False, layers: int = 0) -> None:
+    """Keep the word embeddings, or all embeddings and the lowest `layers` encoder layers, as pretrained.
+
+    Raises StanceError for a layer count the encoder does not have, or an architecture whose layers
+    are not at `base_model.encoder.layer` (BERT, MPNet, RoBERTa and their kin keep them there).
+    """
+    if embeddings:
+        # The word embeddings are half of MiniLM's weights: frozen, they keep the pretrained meaning
+        # of words the corpus never shows, and no step computes or applies their update.
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if not layers:
+        return
+    encoder_layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+    if encoder_layers is None or not hasattr(model.base_model, "embeddings"):
+        raise StanceError(f"training.freeze_layers: {type(model.base_model).__name__} keeps no layers at encoder.layer; set training.freeze_layers=0")
+    if not 0 < layers < len(encoder_layers):
+        raise StanceError(f"training.freeze_layers: {layers}, but the encoder has {len(encoder_layers)} layers (0 to {len(encoder_layers) - 1} can be frozen)")
+    # With the embeddings and the lowest N layers frozen, backpropagation stops above them: no step
+    # computes their gradients at all (each MiniLM layer is about a sixth of the backward).
+    for module in (model.base_model.embeddings, *encoder_layers[:layers]):
+        module.requires_grad_(False)
+
+
 def train(config: dict, output: str | Path | None = None, resume: bool = False, progress: bool = True) -> dict:
     """Fine-tune the configured base model; save it to `output` (or config['output']); return metrics.
 
@@ -199,6 +222,9 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     if pooling == "mention" and not mark:
         raise StanceError("model.pooling 'mention' reads the marked mention: set model.mark_mentions=true")
 
+    model, tokenizer = build_classifier(config["model"]["base"], pooling, **(config["model"].get("overrides") or {}))
+    freeze(model, bool(t.get("freeze_embeddings")), int(t.get("freeze_layers", 0)))
+
     splits = prepare_splits(config)
     train_rows, val_rows, test_rows = splits["train"], splits["validation"], splits["test"]
     # Held-out sets scored after training (e.g. the target-sensitivity sets), read now so that a bad
@@ -206,7 +232,6 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     eval_sets = {str(path): load_rows(path) for path in config["data"].get("eval_sets") or []}
     log.info("rows: train %d, validation %d, test %d", len(train_rows), len(val_rows), len(test_rows))
 
-    model, tokenizer = build_classifier(config["model"]["base"], pooling, **(config["model"].get("overrides") or {}))
     device = torch.device("cuda" if torch.cuda.is_available() and t.get("device", "auto") != "cpu" else "cpu")
     model.to(device)
     precision = t.get("precision", "auto")
@@ -229,19 +254,6 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     batch_size = int(t["batch_size"])
     steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
     total_steps = steps_per_epoch * int(t["epochs"])
-    if t.get("freeze_embeddings"):
-        # The word embeddings are half of MiniLM's weights: frozen, they keep the pretrained meaning
-        # of words the corpus never shows, and no step computes or applies their update.
-        model.get_input_embeddings().weight.requires_grad_(False)
-    frozen_layers = int(t.get("freeze_layers", 0))
-    if frozen_layers:
-        # With the embeddings and the lowest N layers frozen, backpropagation stops above them: no
-        # step computes their gradients at all (each MiniLM layer is about a sixth of the backward).
-        encoder_layers = model.base_model.encoder.layer
-        if not 0 < frozen_layers < len(encoder_layers):
-            raise StanceError(f"training.freeze_layers: {frozen_layers}, but the encoder has {len(encoder_layers)} layers (0 to {len(encoder_layers) - 1} can be frozen)")
-        for module in (model.base_model.embeddings, *encoder_layers[:frozen_layers]):
-            module.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
