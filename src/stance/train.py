@@ -222,15 +222,15 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     if pooling == "mention" and not mark:
         raise StanceError("model.pooling 'mention' reads the marked mention: set model.mark_mentions=true")
 
-    model, tokenizer = build_classifier(config["model"]["base"], pooling, **(config["model"].get("overrides") or {}))
-    freeze(model, bool(t.get("freeze_embeddings")), int(t.get("freeze_layers", 0)))
-
     splits = prepare_splits(config)
     train_rows, val_rows, test_rows = splits["train"], splits["validation"], splits["test"]
     # Held-out sets scored after training (e.g. the target-sensitivity sets), read now so that a bad
     # file fails before the training, not after it.
     eval_sets = {str(path): load_rows(path) for path in config["data"].get("eval_sets") or []}
     log.info("rows: train %d, validation %d, test %d", len(train_rows), len(val_rows), len(test_rows))
+
+    model, tokenizer = build_classifier(config["model"]["base"], pooling, **(config["model"].get("overrides") or {}))
+    freeze(model, bool(t.get("freeze_embeddings")), int(t.get("freeze_layers", 0)))  # a bad count fails here, before any tokenising
 
     device = torch.device("cuda" if torch.cuda.is_available() and t.get("device", "auto") != "cpu" else "cpu")
     model.to(device)
