@@ -95,7 +95,7 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
             # Per-channel weights, matrix multiplications only (embeddings and layer norms stay fp32).
             # 7-bit weights (reduce_range): on CPUs without VNNI, u8 x s8 products go through AVX2's
             # VPMADDUBSW, whose int16 pair sums saturate with 8-bit weights; that broke MPNet-base
-            # (test macro-F1 0.891 -> 0.278) and costs MiniLM nothing (bench/quantization.py).
+            # (test macro-F1 0.891 -> 0.278; 7-bit: 0.877); MiniLM loses about 1% of speed (bench/quantization.py).
             root = logging.getLogger()
             level = root.level
             root.setLevel(logging.ERROR)  # its advice to pre-process applies to vision models
