@@ -36,6 +36,7 @@ def build_variants(model: Path, folder: Path, train_rows: list[dict], encoder) -
     from onnxruntime.quantization.shape_inference import quant_pre_process
     from onnxruntime.transformers.optimizer import optimize_model
 
+    from stance.onnx import quantize_int8
     from stance.predict import length_sorted_batches
 
     fp32 = model / "onnx" / "model.onnx"
@@ -43,7 +44,7 @@ def build_variants(model: Path, folder: Path, train_rows: list[dict], encoder) -
     fused = optimize_model(str(fp32), model_type="bert", num_heads=config["num_attention_heads"], hidden_size=config["hidden_size"])
     fused.save_model_to_file(str(folder / "fused.onnx"))
     # The fused operators are outside ONNX's shape inference: tell the quantiser their type.
-    quantize_dynamic(str(folder / "fused.onnx"), str(folder / "fused.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": 1})
+    quantize_int8(folder / "fused.onnx", folder / "fused.int8.onnx", extra_options={"DefaultTensorType": 1})
 
     # The shipped recipe against its nearest dynamic alternatives (weight sign and width, scale granularity).
     dynamic = {

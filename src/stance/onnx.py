@@ -36,6 +36,27 @@ def _require_onnxruntime():
         raise StanceError("ONNX needs onnxruntime: pip install 'alliance-stance[onnx]'") from None
 
 
+def quantize_int8(source: str | Path, target: str | Path, **options) -> None:
+    """Write `target`, the int8 copy of the fp32 ONNX model `source` that `stance` ships.
+
+    Dynamic quantisation of the matrix multiplications only (embeddings and layer norms stay fp32),
+    per-channel 7-bit weights. `options` go to `quantize_dynamic` as well (bench/quantization.py).
+    """
+    _require_onnxruntime()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # 7-bit weights (reduce_range): on CPUs without VNNI, u8 x s8 products go through AVX2's
+    # VPMADDUBSW, whose int16 pair sums saturate with 8-bit weights; that broke MPNet-base
+    # (test macro-F1 0.891 -> 0.278; 7-bit: 0.877); MiniLM loses about 1% of speed (bench/quantization.py).
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process applies to vision models
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"], **options)
+    finally:
+        root.setLevel(level)
+
+
 class OnnxClassifier:
     """An ONNX Runtime session that returns logits for (target, sentence) pairs."""
 
@@ -90,19 +111,7 @@ def export_onnx(model_dir: str | Path, output: str | Path | None = None, int8: b
             )
         files = ["model.onnx"]
         if int8:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            # Per-channel weights, matrix multiplications only (embeddings and layer norms stay fp32).
-            # 7-bit weights (reduce_range): on CPUs without VNNI, u8 x s8 products go through AVX2's
-            # VPMADDUBSW, whose int16 pair sums saturate with 8-bit weights; that broke MPNet-base
-            # (test macro-F1 0.891 -> 0.278; 7-bit: 0.877); MiniLM loses about 1% of speed (bench/quantization.py).
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # its advice to pre-process applies to vision models
-            try:
-                quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"])
-            finally:
-                root.setLevel(level)
+            quantize_int8(tmp / "model.onnx", tmp / "model.int8.onnx")
             files.append("model.int8.onnx")
         if output.parent != model_dir or output.name != "onnx":
             tokenizer.save_pretrained(tmp)
