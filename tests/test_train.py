@@ -215,3 +215,19 @@ def test_freezing_layers_of_an_encoder_laid_out_otherwise_is_a_clear_error():
     assert not model.get_input_embeddings().weight.requires_grad
     with pytest.raises(StanceError, match="DistilBertModel keeps no layers at encoder.layer"):
         freeze(model, layers=1)
+
+
+def test_freezing_mpnet_layers_also_freezes_the_position_bias_all_layers_share():
+    # MPNet's relative-position bias feeds every layer: left trainable, it made the backward pass run
+    # through the frozen layers too, and freezing 8 of 12 layers saved no time at all.
+    import torch
+    from transformers import MPNetConfig, MPNetForSequenceClassification
+
+    model = MPNetForSequenceClassification(MPNetConfig(vocab_size=100, hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=64, num_labels=3))
+    freeze(model, layers=2)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert "mpnet.encoder.relative_attention_bias.weight" not in trainable
+    assert not any(n.startswith(("mpnet.embeddings.", "mpnet.encoder.layer.0.", "mpnet.encoder.layer.1.")) for n in trainable)
+    assert any(n.startswith("mpnet.encoder.layer.2.") for n in trainable) and any(n.startswith("classifier.") for n in trainable)
+    model(input_ids=torch.tensor([[0, 5, 6, 7, 2]]), labels=torch.tensor([1])).loss.backward()
+    assert all(p.grad is None for n, p in model.named_parameters() if n not in trainable)

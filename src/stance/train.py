@@ -188,9 +188,14 @@ def freeze(model, embeddings: bool = False, layers: int = 0) -> None:
     if not 0 < layers < len(encoder_layers):
         raise StanceError(f"training.freeze_layers: {layers}, but the encoder has {len(encoder_layers)} layers (0 to {len(encoder_layers) - 1} can be frozen)")
     # With the embeddings and the lowest N layers frozen, backpropagation stops above them: no step
-    # computes their gradients at all (each MiniLM layer is about a sixth of the backward).
-    for module in (model.base_model.embeddings, *encoder_layers[:layers]):
-        module.requires_grad_(False)
+    # computes their gradients at all (each MiniLM layer is about a sixth of the backward). Weights
+    # the encoder shares across its layers are frozen too: MPNet's relative-position bias feeds
+    # every layer's attention, and while it trains the backward pass runs through all of them.
+    trained = {id(p) for layer in encoder_layers[layers:] for p in layer.parameters()}
+    model.base_model.embeddings.requires_grad_(False)
+    for p in model.base_model.encoder.parameters():
+        if id(p) not in trained:
+            p.requires_grad_(False)
 
 
 def train(config: dict, output: str | Path | None = None, resume: bool = False, progress: bool = True) -> dict:
