@@ -186,6 +186,14 @@ def weights(folder):
     return {k.removeprefix("bert."): v for k, v in load_file(folder / "model.safetensors").items()}
 
 
+def test_max_steps_ends_the_last_epoch_early(tiny_base, corpus_dir, tmp_path):
+    full = train(tiny_config(tiny_base, corpus_dir, tmp_path / "full", epochs=1), progress=False)
+    per_epoch = full["history"][0]["steps"]
+    cut = train(tiny_config(tiny_base, corpus_dir, tmp_path / "cut", epochs=5, max_steps=per_epoch + 2), progress=False)
+    assert [h["steps"] for h in cut["history"]] == [per_epoch, 2]
+    assert cut["epochs_run"] == 2
+
+
 def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, corpus_dir, tmp_path):
     train(tiny_config(tiny_base, corpus_dir, tmp_path / "frozen", epochs=1, freeze_embeddings=True), progress=False)
     base, tuned = weights(tiny_base), weights(tmp_path / "frozen")

@@ -259,6 +259,9 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     batch_size = int(t["batch_size"])
     steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
     total_steps = steps_per_epoch * int(t["epochs"])
+    if t.get("max_steps"):  # a step budget: the last epoch ends early, on a random share of the batches
+        total_steps = min(total_steps, int(t["max_steps"]))
+    epochs = math.ceil(total_steps / steps_per_epoch)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
@@ -291,13 +294,13 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
 
     patience = int(t.get("patience", 2))
     best_val_logits = None  # the best epoch's validation logits, so they need not be computed again
-    for epoch in range(state["epoch"] + 1, int(t["epochs"]) + 1):
+    for epoch in range(state["epoch"] + 1, epochs + 1):
         if state["bad_epochs"] >= patience:
             break
         model.train()
         epoch_start = time.time()
-        batches = length_grouped_batches(lengths, batch_size, seed * 1000 + epoch)
-        bar = tqdm(batches, desc=f"epoch {epoch}/{t['epochs']}", disable=not progress, leave=False)
+        batches = length_grouped_batches(lengths, batch_size, seed * 1000 + epoch)[: total_steps - (epoch - 1) * steps_per_epoch]
+        bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
         epoch_loss = 0.0
         for batch in bar:
             features = tokenizer.pad({k: [encoded[k][i] for i in batch] for k in encoded}, return_tensors="pt")
@@ -329,7 +332,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
         model.eval()
         val_logits = torch_logits(model, tokenizer, val_targets, val_texts, max_length, int(t.get("eval_batch_size", 64)), mark)
         val_f1 = compute_metrics(val_rows, [LABELS[i] for i in val_logits.argmax(1)])["macro_f1"]
-        state["history"].append({"epoch": epoch, "loss": round(epoch_loss / max(len(batches), 1), 4), "val_macro_f1": val_f1, "seconds": round(time.time() - epoch_start, 1)})
+        state["history"].append({"epoch": epoch, "steps": len(batches), "loss": round(epoch_loss / max(len(batches), 1), 4), "val_macro_f1": val_f1, "seconds": round(time.time() - epoch_start, 1)})
         log.info("epoch %d: loss %.4f, validation macro-F1 %.4f", epoch, state["history"][-1]["loss"], val_f1)
         if val_f1 > state["best_f1"]:
             state.update(best_f1=val_f1, best_epoch=epoch, bad_epochs=0)
