@@ -221,7 +221,7 @@ def test_freezing_layers_of_an_encoder_laid_out_otherwise_is_a_clear_error():
     model = DistilBertForSequenceClassification(DistilBertConfig(vocab_size=100, dim=32, n_layers=2, n_heads=2, hidden_dim=64))
     freeze(model, embeddings=True)  # the word embeddings are found through the common API
     assert not model.get_input_embeddings().weight.requires_grad
-    with pytest.raises(StanceError, match="DistilBertModel keeps no layers at encoder.layer"):
+    with pytest.raises(StanceError, match="DistilBertModel has no embeddings and encoder.layer list to freeze"):
         freeze(model, layers=1)
 
 

@@ -184,7 +184,7 @@ def freeze(model, embeddings: bool = False, layers: int = 0) -> None:
         return
     encoder_layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
     if encoder_layers is None or not hasattr(model.base_model, "embeddings"):
-        raise StanceError(f"training.freeze_layers: {type(model.base_model).__name__} keeps no layers at encoder.layer; set training.freeze_layers=0")
+        raise StanceError(f"training.freeze_layers: {type(model.base_model).__name__} has no embeddings and encoder.layer list to freeze; set training.freeze_layers=0")
     if not 0 < layers < len(encoder_layers):
         raise StanceError(f"training.freeze_layers: {layers}, but the encoder has {len(encoder_layers)} layers (0 to {len(encoder_layers) - 1} can be frozen)")
     # With the embeddings and the lowest N layers frozen, backpropagation stops above them: no step
