@@ -192,6 +192,9 @@ def test_max_steps_ends_the_last_epoch_early(tiny_base, corpus_dir, tmp_path):
     cut = train(tiny_config(tiny_base, corpus_dir, tmp_path / "cut", epochs=5, max_steps=per_epoch + 2), progress=False)
     assert [h["steps"] for h in cut["history"]] == [per_epoch, 2]
     assert cut["epochs_run"] == 2
+    with pytest.raises(StanceError, match="training.max_steps: 0"):
+        train(tiny_config(tiny_base, corpus_dir, tmp_path / "none", max_steps=0), progress=False)
+    assert not (tmp_path / "none").exists()
 
 
 def test_frozen_embeddings_stay_as_pretrained_while_the_rest_learns(tiny_base, corpus_dir, tmp_path):

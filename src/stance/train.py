@@ -191,11 +191,10 @@ def freeze(model, embeddings: bool = False, layers: int = 0) -> None:
     # computes their gradients at all (each MiniLM layer is about a sixth of the backward). Weights
     # the encoder shares across its layers are frozen too: MPNet's relative-position bias feeds
     # every layer's attention, and while it trains the backward pass runs through all of them.
-    trained = {id(p) for layer in encoder_layers[layers:] for p in layer.parameters()}
     model.base_model.embeddings.requires_grad_(False)
-    for p in model.base_model.encoder.parameters():
-        if id(p) not in trained:
-            p.requires_grad_(False)
+    model.base_model.encoder.requires_grad_(False)
+    for layer in encoder_layers[layers:]:
+        layer.requires_grad_(True)
 
 
 def train(config: dict, output: str | Path | None = None, resume: bool = False, progress: bool = True) -> dict:
@@ -226,6 +225,8 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     mark = bool(config["model"].get("mark_mentions", False))
     if pooling == "mention" and not mark:
         raise StanceError("model.pooling 'mention' reads the marked mention: set model.mark_mentions=true")
+    if t.get("max_steps") is not None and int(t["max_steps"]) < 1:
+        raise StanceError(f"training.max_steps: {t['max_steps']}; expected null (no cap) or a number of steps >= 1")
 
     splits = prepare_splits(config)
     train_rows, val_rows, test_rows = splits["train"], splits["validation"], splits["test"]
@@ -259,7 +260,7 @@ def train(config: dict, output: str | Path | None = None, resume: bool = False, 
     batch_size = int(t["batch_size"])
     steps_per_epoch = math.ceil(len(fit_rows) / batch_size)
     total_steps = steps_per_epoch * int(t["epochs"])
-    if t.get("max_steps"):  # a step budget: the last epoch ends early, on a random share of the batches
+    if t.get("max_steps") is not None:  # a step budget: the last epoch ends early, on a random share of the batches
         total_steps = min(total_steps, int(t["max_steps"]))
     epochs = math.ceil(total_steps / steps_per_epoch)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
